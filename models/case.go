@@ -163,9 +163,13 @@ type HistoryEntry struct {
 	Role      Role
 	DeviceID  uuid.UUID
 	CommandID uuid.UUID
-	At        time.Time // server time
-	ClientAt  *time.Time
-	Note      string // e.g. "parallel update" when merged with another edit
+	At        time.Time  // server time
+	ClientAt  *time.Time // device clock, raw, as sent
+	// ClockOffset is server time − device time measured at the sync that
+	// carried the entry; ClientAt+ClockOffset is the corrected client time.
+	ClockOffset time.Duration
+	ClockSkewed bool   // |ClockOffset| beyond the skew threshold
+	Note        string // e.g. "parallel update" when merged with another edit
 }
 
 // HistoryKind classifies history entries.
