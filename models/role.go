@@ -57,7 +57,7 @@ func (a Actor) FromDevice() bool { return a.DeviceID != uuid.Nil }
 //	supervisor   cases under their org path (district level: all)
 //	clerk        cases under their org path (district centre: all)
 //	inspector    cases under their org path (their town or squad area), and cases they reported
-//	grid_worker  cases in their responsibility grids only
+//	grid_worker  cases in their responsibility grids, and cases they reported
 //	unit_handler cases dispatched to their unit
 type Scope struct {
 	All         bool
@@ -85,7 +85,9 @@ func ScopeFor(u User, grids []string) Scope {
 		}
 		return s
 	case RoleGridWorker:
-		return Scope{Grids: slices.Clone(grids)}
+		// Reporters must see their own reports come back (ask_more, resubmit)
+		// even when the point fell outside their grids.
+		return Scope{Grids: slices.Clone(grids), ReporterID: u.ID}
 	case RoleUnitHandler:
 		if u.UnitID != "" {
 			return Scope{UnitIDs: []string{u.UnitID}}
