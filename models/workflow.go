@@ -116,8 +116,10 @@ type ActionParams struct {
 	Photos      []uuid.UUID
 }
 
-// Transition is the pure state machine's input: the case as it is now (nil for
-// submit), who acts, what they do, with what, and the evidence behind it.
+// Transition is the pure state machine's input: the case as it is now, who acts,
+// what they do, with what, and the evidence behind it. For submit, Case is the
+// new case built from the draft, in StateNew: submit's guard checks its id and
+// GPS fix, so a nil Case is always refused with CodeGuardFailed.
 type Transition struct {
 	Case     *Case
 	Actor    Actor
@@ -197,7 +199,9 @@ func AllowedActions(s State, role Role) []Action {
 // the case as the action leaves it. It never modifies t.Case. On refusal it
 // returns an *Error with CodeIllegalTransition (the state does not allow the
 // action), CodeRoleNotAllowed (the role may not take it) or CodeGuardFailed (a
-// guard is not met), and the zero Case.
+// guard is not met), and the zero Case; any action but submit on a case that does
+// not exist yet (nil or StateNew) gives CodeNotFound, an unknown action
+// CodeInvalidInput.
 func Apply(t Transition) (Case, error) {
 	r, ok := workflow[t.Action]
 	if !ok {
