@@ -1,0 +1,313 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/fieldsync/fieldsync/models"
+)
+
+// Default and largest page sizes of list reads.
+const (
+	defaultLimit = 50
+	maxLimit     = 1000
+)
+
+func pageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return defaultLimit
+	case n > maxLimit:
+		return maxLimit
+	}
+	return n
+}
+
+// GetCase returns one case, deleted or not, or ErrNotFound.
+func (d *DB) GetCase(ctx context.Context, id uuid.UUID) (models.Case, error) {
+	var row caseRow
+	if err := d.read(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+		return models.Case{}, lookupErr(err, "case", id)
+	}
+	return row.model(), nil
+}
+
+// ListCases returns up to q.Limit (default 50, at most 1000) cases matching
+// every filter of q and within q.Scope, newest first by id, after q.After.
+// From is inclusive and To exclusive. Text matches a case-insensitive
+// substring of description, address or party. Overdue uses q.Now, or the
+// current time when it is zero.
+func (d *DB) ListCases(ctx context.Context, q models.CaseQuery) ([]models.Case, error) {
+	g := d.read(ctx).Model(&caseRow{})
+	if cond, args, ok := scopeSQL(q.Scope, ""); ok {
+		g = g.Where(cond, args...)
+	}
+	if !q.IncludeDeleted {
+		g = g.Where("NOT deleted")
+	}
+	if len(q.States) > 0 {
+		g = g.Where("state IN ?", stringsOf(q.States))
+	}
+	if len(q.Categories) > 0 {
+		g = g.Where("category IN ?", q.Categories)
+	}
+	if q.OrgPath != "" {
+		g = g.Where(`(org_path = ? OR org_path LIKE ? ESCAPE '\')`, q.OrgPath, escapeLike(q.OrgPath)+"/%")
+	}
+	if q.Grid != "" {
+		g = g.Where("grid_code = ?", q.Grid)
+	}
+	if q.UnitID != "" {
+		g = g.Where("unit_id = ?", q.UnitID)
+	}
+	if q.ReporterID != uuid.Nil {
+		g = g.Where("reporter_id = ?", q.ReporterID)
+	}
+	if q.Source != "" {
+		g = g.Where("source = ?", string(q.Source))
+	}
+	if b := q.BBox; b != nil {
+		g = g.Where("lat >= ? AND lat <= ? AND lon >= ? AND lon <= ?", b.MinLat, b.MaxLat, b.MinLon, b.MaxLon)
+	}
+	if q.From != nil {
+		g = g.Where("created_at >= ?", ts(*q.From))
+	}
+	if q.To != nil {
+		g = g.Where("created_at < ?", ts(*q.To))
+	}
+	if q.Text != "" {
+		like := "LIKE"
+		if d.pg {
+			like = "ILIKE"
+		}
+		pat := "%" + escapeLike(q.Text) + "%"
+		g = g.Where("(description "+like+` ? ESCAPE '\' OR address `+like+` ? ESCAPE '\' OR party `+like+` ? ESCAPE '\')`,
+			pat, pat, pat)
+	}
+	if q.Overdue {
+		now := q.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		g = g.Where("deadline IS NOT NULL AND deadline < ? AND state NOT IN ?", ts(now),
+			[]string{string(models.StateClosed), string(models.StateVoided)})
+	}
+	if q.Rework {
+		g = g.Where("rework_count >= 1")
+	}
+	if q.HasConflict {
+		g = g.Where("EXISTS (SELECT 1 FROM conflicts k WHERE k.case_id = cases.id AND k.status = ?)",
+			string(models.ConflictOpen))
+	}
+	if q.After != uuid.Nil {
+		g = g.Where("id < ?", q.After)
+	}
+	var rows []caseRow
+	if err := g.Order("id DESC").Limit(pageLimit(q.Limit)).Find(&rows).Error; err != nil {
+		return nil, dbErr(err)
+	}
+	return caseModels(rows), nil
+}
+
+func caseModels(rows []caseRow) []models.Case {
+	out := make([]models.Case, len(rows))
+	for i := range rows {
+		out[i] = rows[i].model()
+	}
+	return out
+}
+
+func stringsOf[S ~string](xs []S) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	return out
+}
+
+// History returns a case's history, oldest first.
+func (d *DB) History(ctx context.Context, caseID uuid.UUID) ([]models.HistoryEntry, error) {
+	var rows []historyRow
+	if err := d.read(ctx).Where("case_id = ?", caseID).Order("id").Find(&rows).Error; err != nil {
+		return nil, dbErr(err)
+	}
+	return historyModels(rows)
+}
+
+func historyModels(rows []historyRow) ([]models.HistoryEntry, error) {
+	out := make([]models.HistoryEntry, len(rows))
+	for i := range rows {
+		h, err := rows[i].model()
+		if err != nil {
+			return nil, corrupt("history", rows[i].ID, err)
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+// Comments returns the comments of the cases, oldest first.
+func (d *DB) Comments(ctx context.Context, caseIDs []uuid.UUID) ([]models.Comment, error) {
+	return commentsOf(d.read(ctx), caseIDs)
+}
+
+func commentsOf(g *gorm.DB, caseIDs []uuid.UUID) ([]models.Comment, error) {
+	var out []models.Comment
+	for _, ids := range chunks(caseIDs) {
+		var rows []commentRow
+		if err := g.Where("case_id IN ?", ids).Order("created_at, id").Find(&rows).Error; err != nil {
+			return nil, dbErr(err)
+		}
+		for i := range rows {
+			out = append(out, rows[i].model())
+		}
+	}
+	return out, nil
+}
+
+// Photos returns the photo records of the cases, deleted ones included, oldest first.
+func (d *DB) Photos(ctx context.Context, caseIDs []uuid.UUID) ([]models.PhotoRecord, error) {
+	return photosOf(d.read(ctx), "case_id", caseIDs)
+}
+
+func photosOf(g *gorm.DB, col string, ids []uuid.UUID) ([]models.PhotoRecord, error) {
+	var out []models.PhotoRecord
+	for _, part := range chunks(ids) {
+		var rows []photoRow
+		if err := g.Where(col+" IN ?", part).Order("created_at, id").Find(&rows).Error; err != nil {
+			return nil, dbErr(err)
+		}
+		for i := range rows {
+			p, err := rows[i].model()
+			if err != nil {
+				return nil, corrupt("photo", rows[i].ID, err)
+			}
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// GetPhoto returns one photo record or ErrNotFound.
+func (d *DB) GetPhoto(ctx context.Context, id uuid.UUID) (models.PhotoRecord, error) {
+	var row photoRow
+	if err := d.read(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+		return models.PhotoRecord{}, lookupErr(err, "photo", id)
+	}
+	p, err := row.model()
+	if err != nil {
+		return p, corrupt("photo", id, err)
+	}
+	return p, nil
+}
+
+// Conflicts returns conflict records of cases within q.Scope, newest first,
+// filtered by case and status, up to q.Limit (default 50, at most 1000).
+func (d *DB) Conflicts(ctx context.Context, q models.ConflictQuery) ([]models.Conflict, error) {
+	g := d.read(ctx).Model(&conflictRow{}).Select("conflicts.*")
+	if cond, args, ok := scopeSQL(q.Scope, "c"); ok {
+		g = g.Joins("JOIN cases c ON c.id = conflicts.case_id").Where(cond, args...)
+	}
+	if q.CaseID != uuid.Nil {
+		g = g.Where("conflicts.case_id = ?", q.CaseID)
+	}
+	if q.Status != "" {
+		g = g.Where("conflicts.status = ?", string(q.Status))
+	}
+	var rows []conflictRow
+	if err := g.Order("conflicts.created_at DESC, conflicts.id DESC").Limit(pageLimit(q.Limit)).Find(&rows).Error; err != nil {
+		return nil, dbErr(err)
+	}
+	return conflictModels(rows)
+}
+
+func conflictModels(rows []conflictRow) ([]models.Conflict, error) {
+	out := make([]models.Conflict, len(rows))
+	for i := range rows {
+		c, err := rows[i].model()
+		if err != nil {
+			return nil, corrupt("conflict", rows[i].ID, err)
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
+// GetConflict returns one conflict record or ErrNotFound.
+func (d *DB) GetConflict(ctx context.Context, id uuid.UUID) (models.Conflict, error) {
+	return getConflict(d.read(ctx), id, false)
+}
+
+func getConflict(g *gorm.DB, id uuid.UUID, lock bool) (models.Conflict, error) {
+	var row conflictRow
+	if lock {
+		g = forUpdate(g)
+	}
+	if err := g.Where("id = ?", id).Take(&row).Error; err != nil {
+		return models.Conflict{}, lookupErr(err, "conflict", id)
+	}
+	c, err := row.model()
+	if err != nil {
+		return c, corrupt("conflict", id, err)
+	}
+	return c, nil
+}
+
+// Outcomes returns a device's stored outcomes in sequence order; with
+// unackedOnly, only those not yet acknowledged.
+func (d *DB) Outcomes(ctx context.Context, deviceID uuid.UUID, unackedOnly bool) ([]models.Outcome, error) {
+	g := d.read(ctx).Where("device_id = ? AND seq > 0", deviceID)
+	if unackedOnly {
+		g = g.Where("NOT acked")
+	}
+	var rows []outcomeRow
+	if err := g.Order("seq").Find(&rows).Error; err != nil {
+		return nil, dbErr(err)
+	}
+	return outcomeModels(rows)
+}
+
+func outcomeModels(rows []outcomeRow) ([]models.Outcome, error) {
+	out := make([]models.Outcome, len(rows))
+	for i := range rows {
+		o, err := rows[i].model()
+		if err != nil {
+			return nil, corrupt("outcome", rows[i].CommandID, err)
+		}
+		out[i] = o
+	}
+	return out, nil
+}
+
+// AckOutcomes marks every outcome of the device up to seq acknowledged.
+func (d *DB) AckOutcomes(ctx context.Context, deviceID uuid.UUID, upTo int64) error {
+	return dbErr(d.write(ctx).Model(&outcomeRow{}).
+		Where("device_id = ? AND seq > 0 AND seq <= ? AND NOT acked", deviceID, upTo).
+		Update("acked", true).Error)
+}
+
+// MaxChangeSeq returns the highest committed change sequence.
+func (d *DB) MaxChangeSeq(ctx context.Context) (int64, error) {
+	var v int64
+	err := d.read(ctx).Raw("SELECT value FROM counters WHERE name = 'change'").Row().Scan(&v)
+	return v, dbErr(err)
+}
+
+// chunkSize bounds the ids of one IN list.
+const chunkSize = 500
+
+// chunks splits ids into IN lists of at most chunkSize.
+func chunks[T any](ids []T) [][]T {
+	var out [][]T
+	for len(ids) > chunkSize {
+		out = append(out, ids[:chunkSize])
+		ids = ids[chunkSize:]
+	}
+	if len(ids) > 0 {
+		out = append(out, ids)
+	}
+	return out
+}

@@ -1,0 +1,153 @@
+package store
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/fieldsync/fieldsync/models"
+)
+
+// defaultChangeLimit is the page size of Changes when the query names none.
+const defaultChangeLimit = 200
+
+// Changes returns one page of the change feed of q.Scope after q.After, read
+// in one snapshot (REPEATABLE READ on PostgreSQL, one WAL read transaction on
+// SQLite).
+//
+// The page ends at E: the sequence of the last upsert when the page is full,
+// else the counter's committed value S. Because sequence numbers are handed
+// out in commit order (see PutCases), every change numbered at most S is in
+// the snapshot, so resuming from E never skips a change that commits later.
+// Removals are the exits in (After, E] whose previous attributes were in
+// scope, except for cases that are in scope again (and not deleted) in this
+// snapshot: those come back as upserts, now or on a later page. Both reads
+// are index ranges on change_seq and exits.seq, so a pull costs what changed
+// since the cursor, not the size of the table. Comments, photos and conflicts
+// are those of the upserted cases.
+func (d *DB) Changes(ctx context.Context, q models.ChangeQuery) (models.ChangePage, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = defaultChangeLimit
+	}
+	page := models.ChangePage{Next: q.After}
+	if q.Scope.Empty() {
+		// Nothing is visible; the cursor stays where it is.
+		return page, nil
+	}
+	err := d.snapshot(ctx, func(tx *gorm.DB) error {
+		var s int64
+		if err := tx.Raw("SELECT value FROM counters WHERE name = 'change'").Row().Scan(&s); err != nil {
+			return dbErr(err)
+		}
+		if s <= q.After {
+			return nil
+		}
+		g := tx.Where("change_seq > ? AND change_seq <= ? AND NOT deleted", q.After, s)
+		if cond, args, ok := scopeSQL(q.Scope, ""); ok {
+			g = g.Where(cond, args...)
+		}
+		var rows []caseRow
+		if err := g.Order("change_seq").Limit(limit + 1).Find(&rows).Error; err != nil {
+			return dbErr(err)
+		}
+		end := s
+		if len(rows) > limit {
+			rows = rows[:limit]
+			end = rows[limit-1].ChangeSeq
+			page.HasMore = true
+		}
+		page.Upserts = caseModels(rows)
+		page.Next = end
+
+		removals, err := removals(tx, q, end)
+		if err != nil {
+			return err
+		}
+		page.Removals = removals
+
+		if len(rows) == 0 {
+			return nil
+		}
+		ids := make([]uuid.UUID, len(rows))
+		for i := range rows {
+			ids[i] = rows[i].ID
+		}
+		if page.Comments, err = commentsOf(tx, ids); err != nil {
+			return err
+		}
+		if page.Photos, err = photosOf(tx, "case_id", ids); err != nil {
+			return err
+		}
+		page.Conflicts, err = conflictsOf(tx, ids)
+		return err
+	})
+	if err != nil {
+		return models.ChangePage{}, err
+	}
+	return page, nil
+}
+
+// removals returns the removals of the page (q.After, end], one per case with
+// its highest exit sequence, in sequence order.
+func removals(tx *gorm.DB, q models.ChangeQuery, end int64) ([]models.Removal, error) {
+	g := tx.Where("seq > ? AND seq <= ?", q.After, end)
+	if cond, args, ok := scopeSQL(q.Scope, ""); ok {
+		g = g.Where(cond, args...)
+	}
+	var exits []exitRow
+	if err := g.Order("seq").Find(&exits).Error; err != nil {
+		return nil, dbErr(err)
+	}
+	if len(exits) == 0 {
+		return nil, nil
+	}
+	latest := make(map[uuid.UUID]int, len(exits)) // case → index of its last exit
+	var ids []uuid.UUID
+	for i, e := range exits {
+		if _, ok := latest[e.CaseID]; !ok {
+			ids = append(ids, e.CaseID)
+		}
+		latest[e.CaseID] = i
+	}
+	back := make(map[uuid.UUID]bool)
+	for _, part := range chunks(ids) {
+		var rows []caseRow
+		if err := tx.Select("id", "org_path", "grid_code", "unit_id", "reporter_id", "deleted").
+			Where("id IN ?", part).Find(&rows).Error; err != nil {
+			return nil, dbErr(err)
+		}
+		for i := range rows {
+			c := rows[i].model()
+			if !c.Deleted && q.Scope.Covers(&c) {
+				back[c.ID] = true
+			}
+		}
+	}
+	var out []models.Removal
+	for i, e := range exits {
+		if latest[e.CaseID] != i || back[e.CaseID] {
+			continue
+		}
+		out = append(out, models.Removal{CaseID: e.CaseID, Seq: e.Seq, Reason: e.Reason})
+	}
+	return out, nil
+}
+
+// conflictsOf returns every conflict record, open or resolved, of the cases.
+func conflictsOf(g *gorm.DB, caseIDs []uuid.UUID) ([]models.Conflict, error) {
+	var out []models.Conflict
+	for _, part := range chunks(caseIDs) {
+		var rows []conflictRow
+		if err := g.Where("case_id IN ?", part).Order("created_at, id").Find(&rows).Error; err != nil {
+			return nil, dbErr(err)
+		}
+		cs, err := conflictModels(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
+}

@@ -1,0 +1,315 @@
+// Package store is fieldsync's persistence: it implements models.Store,
+// models.Tx and models.JobQueue on SQLite (the default, one file) and on
+// PostgreSQL, with GORM. It is the only package that imports GORM; every other
+// package sees the models ports.
+//
+// The schema is plain SQL, versioned per dialect and embedded (see Migrate).
+// Rows map to models types in this package only; the models types carry no tags.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+
+	"github.com/fieldsync/fieldsync/models"
+)
+
+// Config says which database to open.
+type Config struct {
+	// DSN selects the database: "" opens the SQLite file fieldsync.db in
+	// DataDir; a postgres:// or postgresql:// URL opens PostgreSQL; anything
+	// else is a SQLite file path or file: URI.
+	DSN string
+	// DataDir holds the SQLite file when DSN is empty.
+	DataDir string
+	// Logger receives migration notices and slow or failed statements; nil
+	// discards them.
+	Logger *slog.Logger
+}
+
+// DB is an open fieldsync database. It implements models.Store and
+// models.JobQueue and is safe for concurrent use.
+type DB struct {
+	pg  bool
+	w   *gorm.DB // writes and Update transactions
+	r   *gorm.DB // reads outside Update; the same pool as w on PostgreSQL
+	log *slog.Logger
+	// rw and ro are the transaction options of Update and of snapshot reads.
+	rw, ro *sql.TxOptions
+}
+
+var (
+	_ models.Store    = (*DB)(nil)
+	_ models.JobQueue = (*DB)(nil)
+	_ models.Tx       = (*txStore)(nil)
+)
+
+// IsPostgres reports whether dsn names a PostgreSQL database rather than a
+// SQLite file.
+func IsPostgres(dsn string) bool {
+	d := strings.ToLower(strings.TrimSpace(dsn))
+	return strings.HasPrefix(d, "postgres://") || strings.HasPrefix(d, "postgresql://")
+}
+
+// SQLite connection settings. The busy timeout only matters when another
+// process writes the same file: inside one process the writer pool's single
+// connection already queues writers.
+const (
+	sqliteBusyMillis = 10000
+	sqliteFile       = "fieldsync.db"
+)
+
+// Open connects to the database cfg names and checks it answers. It does not
+// migrate: call Migrate.
+//
+// On SQLite it opens two pools on one file. The writer pool has exactly one
+// connection and starts its transactions with BEGIN IMMEDIATE, so a writer
+// takes the write lock before it reads anything and two Updates can never
+// deadlock upgrading read locks. The reader pool has several query-only
+// connections with deferred transactions; in WAL mode they read the last
+// committed snapshot while the writer works, so pulls and lists never wait for
+// a sync push.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	gcfg := func() *gorm.Config {
+		return &gorm.Config{
+			PrepareStmt:            true,
+			SkipDefaultTransaction: true,
+			Logger:                 newGormLogger(log),
+			NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		}
+	}
+	d := &DB{log: log}
+	if IsPostgres(cfg.DSN) {
+		d.pg = true
+		g, err := gorm.Open(postgres.Open(cfg.DSN), gcfg())
+		if err != nil {
+			return nil, openErr(err)
+		}
+		sqlDB, err := g.DB()
+		if err != nil {
+			return nil, openErr(err)
+		}
+		sqlDB.SetMaxOpenConns(max(8, 4*runtime.NumCPU()))
+		sqlDB.SetMaxIdleConns(max(4, 2*runtime.NumCPU()))
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		d.w, d.r = g, g
+		d.rw = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+		d.ro = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	} else {
+		path, query, err := sqlitePath(cfg)
+		if err != nil {
+			return nil, err
+		}
+		wq := cloneValues(query)
+		wq.Set("_journal_mode", "WAL")
+		wq.Set("_synchronous", "NORMAL")
+		wq.Set("_foreign_keys", "1")
+		wq.Set("_busy_timeout", fmt.Sprint(sqliteBusyMillis))
+		wq.Set("_txlock", "immediate")
+		w, err := gorm.Open(sqlite.Open(path+"?"+wq.Encode()), gcfg())
+		if err != nil {
+			return nil, openErr(err)
+		}
+		wdb, err := w.DB()
+		if err != nil {
+			return nil, openErr(err)
+		}
+		wdb.SetMaxOpenConns(1)
+		wdb.SetMaxIdleConns(1)
+		wdb.SetConnMaxLifetime(0)
+		wdb.SetConnMaxIdleTime(0)
+		// The writer sets WAL mode (persistent in the file) before any reader
+		// connects; readers do not ask for it because they may not write.
+		if err := wdb.PingContext(ctx); err != nil {
+			_ = wdb.Close()
+			return nil, openErr(err)
+		}
+		rq := cloneValues(query)
+		rq.Set("_foreign_keys", "1")
+		rq.Set("_busy_timeout", fmt.Sprint(sqliteBusyMillis))
+		rq.Set("_query_only", "1")
+		rq.Set("_txlock", "deferred")
+		r, err := gorm.Open(sqlite.Open(path+"?"+rq.Encode()), gcfg())
+		if err != nil {
+			_ = wdb.Close()
+			return nil, openErr(err)
+		}
+		rdb, err := r.DB()
+		if err != nil {
+			_ = wdb.Close()
+			return nil, openErr(err)
+		}
+		n := max(4, 2*runtime.NumCPU())
+		rdb.SetMaxOpenConns(n)
+		rdb.SetMaxIdleConns(n)
+		rdb.SetConnMaxLifetime(0)
+		d.w, d.r = w, r
+	}
+	if err := d.Ping(ctx); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// sqlitePath turns cfg into a file: URI without query and the query
+// parameters the caller gave, so ours can be added.
+func sqlitePath(cfg Config) (string, url.Values, error) {
+	dsn := cfg.DSN
+	if dsn == "" {
+		dir := cfg.DataDir
+		if dir == "" {
+			dir = "."
+		}
+		dsn = filepath.Join(dir, sqliteFile)
+	}
+	var query url.Values
+	if strings.HasPrefix(dsn, "file:") {
+		raw := ""
+		if i := strings.IndexByte(dsn, '?'); i >= 0 {
+			dsn, raw = dsn[:i], dsn[i+1:]
+		}
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return "", nil, &models.Error{Code: models.CodeInvalidInput, Message: "invalid SQLite DSN", Cause: err}
+		}
+		query = q
+	} else {
+		// A plain path: escape it so '?', '#' and '%' in a file name stay part of it.
+		dsn = "file:" + (&url.URL{Path: dsn}).EscapedPath()
+		query = url.Values{}
+	}
+	if strings.Contains(dsn, ":memory:") || query.Get("mode") == "memory" {
+		return "", nil, models.Errorf(models.CodeInvalidInput,
+			"an in-memory SQLite database cannot be shared by the reader and writer pools; use a file")
+	}
+	return dsn, query, nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	c := make(url.Values, len(v)+5)
+	for k, vs := range v {
+		c[k] = append([]string(nil), vs...)
+	}
+	return c
+}
+
+func openErr(err error) error {
+	return &models.Error{Code: models.CodeUnavailable, Message: "cannot open the database", Cause: err}
+}
+
+// Dialect returns "postgres" or "sqlite".
+func (d *DB) Dialect() string {
+	if d.pg {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// Ping checks the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	for _, g := range d.pools() {
+		sqlDB, err := g.DB()
+		if err != nil {
+			return dbErr(err)
+		}
+		if err := sqlDB.PingContext(ctx); err != nil {
+			return &models.Error{Code: models.CodeUnavailable, Message: "database unavailable", Cause: err}
+		}
+	}
+	return nil
+}
+
+// Close releases both pools.
+func (d *DB) Close() error {
+	var errs []error
+	for _, g := range d.pools() {
+		if sqlDB, err := g.DB(); err == nil {
+			errs = append(errs, sqlDB.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (d *DB) pools() []*gorm.DB {
+	if d.r == d.w {
+		return []*gorm.DB{d.w}
+	}
+	return []*gorm.DB{d.w, d.r}
+}
+
+// Update runs fn in one read-write transaction. On SQLite it is BEGIN
+// IMMEDIATE on the single writer connection, so Updates run one at a time and
+// never deadlock; do not call Update (or another write method) from inside fn
+// there, since the connection is taken. On PostgreSQL it is READ COMMITTED:
+// rows read through CasesByID and LockDevice are locked FOR UPDATE, and the
+// change counter row is locked by PutCases until commit. To avoid lock-order
+// deadlocks between concurrent Updates, lock the device and the cases first
+// and call PutCases after.
+func (d *DB) Update(ctx context.Context, fn func(tx models.Tx) error) error {
+	var opts []*sql.TxOptions
+	if d.rw != nil {
+		opts = append(opts, d.rw)
+	}
+	return runTx(d.w.WithContext(ctx), func(tx *gorm.DB) error {
+		return fn(&txStore{d: d, g: tx})
+	}, opts)
+}
+
+// runTx runs fn in a transaction of g. An error fn returns comes back as it is
+// (domain errors keep their code); a failure to begin or commit is mapped.
+func runTx(g *gorm.DB, fn func(tx *gorm.DB) error, opts []*sql.TxOptions) error {
+	var fnErr error
+	err := g.Transaction(func(tx *gorm.DB) error {
+		fnErr = fn(tx)
+		return fnErr
+	}, opts...)
+	if fnErr != nil {
+		return fnErr
+	}
+	return dbErr(err)
+}
+
+// snapshot runs fn in one read-only transaction that sees a single committed
+// snapshot: REPEATABLE READ on PostgreSQL, a deferred transaction on the
+// SQLite reader pool (a WAL reader keeps the snapshot of its first read until
+// the transaction ends).
+func (d *DB) snapshot(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	var opts []*sql.TxOptions
+	if d.ro != nil {
+		opts = append(opts, d.ro)
+	}
+	return runTx(d.r.WithContext(ctx), fn, opts)
+}
+
+// read returns the pool for reads outside Update.
+func (d *DB) read(ctx context.Context) *gorm.DB { return d.r.WithContext(ctx) }
+
+// write returns the pool for single-statement writes outside Update.
+func (d *DB) write(ctx context.Context) *gorm.DB { return d.w.WithContext(ctx) }
+
+// writeTx runs fn in a write transaction of its own, for methods outside
+// Update that change more than one row.
+func (d *DB) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	var opts []*sql.TxOptions
+	if d.rw != nil {
+		opts = append(opts, d.rw)
+	}
+	return runTx(d.w.WithContext(ctx), fn, opts)
+}

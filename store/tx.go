@@ -1,0 +1,286 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/fieldsync/fieldsync/models"
+)
+
+// txStore is the write side of one Update transaction.
+type txStore struct {
+	d *DB
+	g *gorm.DB
+}
+
+func (t *txStore) db(ctx context.Context) *gorm.DB { return t.g.WithContext(ctx) }
+
+// forUpdate locks the rows a query reads until the transaction ends. SQLite
+// has no row locks and needs none: an Update holds the database's write lock
+// from its first statement.
+func forUpdate(g *gorm.DB) *gorm.DB {
+	if g.Dialector.Name() == "postgres" {
+		return g.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	return g
+}
+
+// LockDevice reads a device and locks it until the transaction ends.
+func (t *txStore) LockDevice(ctx context.Context, id uuid.UUID) (models.Device, error) {
+	var row deviceRow
+	if err := forUpdate(t.db(ctx)).Where("id = ?", id).Take(&row).Error; err != nil {
+		return models.Device{}, lookupErr(err, "device", id)
+	}
+	return row.model(), nil
+}
+
+// SaveDeviceSync stores the device's push-side sync fields.
+func (t *txStore) SaveDeviceSync(ctx context.Context, d models.Device) error {
+	res := t.db(ctx).Model(&deviceRow{}).Where("id = ?", d.ID).Updates(map[string]any{
+		"last_seq":     d.LastSeq,
+		"last_push_at": tsp(d.LastPushAt),
+		"clock_offset": int64(d.ClockOffset),
+		"app_version":  d.AppVersion,
+		"rejected":     d.Rejected,
+		"conflicted":   d.Conflicted,
+	})
+	return affected(res, "device", d.ID)
+}
+
+// CasesByID returns the cases that exist among ids, locked for update.
+func (t *txStore) CasesByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]models.Case, error) {
+	out := make(map[uuid.UUID]models.Case, len(ids))
+	for _, part := range chunks(ids) {
+		var rows []caseRow
+		// Ordered by id so concurrent transactions lock rows in one order.
+		if err := forUpdate(t.db(ctx)).Where("id IN ?", part).Order("id").Find(&rows).Error; err != nil {
+			return nil, dbErr(err)
+		}
+		for i := range rows {
+			out[rows[i].ID] = rows[i].model()
+		}
+	}
+	return out, nil
+}
+
+// EditsSince returns a case's history entries with Version > since, oldest first.
+func (t *txStore) EditsSince(ctx context.Context, caseID uuid.UUID, since int64) ([]models.HistoryEntry, error) {
+	var rows []historyRow
+	if err := t.db(ctx).Where("case_id = ? AND version > ?", caseID, since).Order("id").Find(&rows).Error; err != nil {
+		return nil, dbErr(err)
+	}
+	return historyModels(rows)
+}
+
+// PutCases writes cases with new change sequence numbers (written back into
+// the slice) and records an exit for every case that was deleted or whose
+// scope attributes (org path, grid, unit, reporter) changed, holding its
+// attributes from prev. prev is nil or as long as cases, with nil entries for
+// new cases. A case that appears more than once is written once, as its last
+// element, and every element gets that write's sequence number.
+//
+// Sequence numbers come from the 'change' counter row, taken with one
+// UPDATE ... RETURNING per call. The point is the row lock, not the number:
+// the lock is held until the transaction commits, so a second writer (another
+// goroutine or another server process on the same PostgreSQL database) waits
+// at its own counter update until the first has committed, and then numbers
+// above it. Sequence order is therefore commit order, and when a reader sees
+// the counter at S every change numbered up to S is already visible to it. A
+// database sequence (nextval) would hand out numbers without that wait, and a
+// pull could pass a low number whose transaction commits after the pull, losing
+// that change for the device forever. On SQLite the single writer gives the same
+// order; the counter keeps the two dialects alike.
+func (t *txStore) PutCases(ctx context.Context, cases []models.Case, prev []*models.Case) error {
+	if len(cases) == 0 {
+		return nil
+	}
+	if prev != nil && len(prev) != len(cases) {
+		return &models.Error{Code: models.CodeInternal, Message: "internal error",
+			Cause: errors.New("store: PutCases: prev and cases differ in length")}
+	}
+	// One write per distinct case: the last element wins, the first previous
+	// version is what devices may hold.
+	pos := make(map[uuid.UUID]int, len(cases))
+	var last []int
+	var before []*models.Case
+	for i := range cases {
+		id := cases[i].ID
+		if id == uuid.Nil {
+			return models.Errorf(models.CodeInvalidInput, "a case needs an id").WithField("id")
+		}
+		k, seen := pos[id]
+		if !seen {
+			k = len(last)
+			pos[id] = k
+			last = append(last, i)
+			before = append(before, nil)
+		}
+		last[k] = i
+		if prev != nil && before[k] == nil {
+			before[k] = prev[i]
+		}
+	}
+	n := int64(len(last))
+	var hi int64
+	err := t.db(ctx).Raw("UPDATE counters SET value = value + ? WHERE name = 'change' RETURNING value", n).Row().Scan(&hi)
+	if errors.Is(err, sql.ErrNoRows) {
+		return &models.Error{Code: models.CodeInternal, Message: "internal error",
+			Cause: errors.New("store: the change counter is missing; run Migrate")}
+	}
+	if err != nil {
+		return dbErr(err)
+	}
+	first := hi - n + 1
+	for i := range cases {
+		cases[i].ChangeSeq = first + int64(pos[cases[i].ID])
+	}
+	rows := make([]caseRow, len(last))
+	var exits []exitRow
+	for k, i := range last {
+		c := &cases[i]
+		rows[k] = toCaseRow(c)
+		if p := before[k]; p != nil && !p.Deleted {
+			reason := ""
+			switch {
+			case c.Deleted:
+				reason = "deleted"
+			case p.OrgPath != c.OrgPath || p.GridCode != c.GridCode || p.UnitID != c.UnitID || p.ReporterID != c.ReporterID:
+				reason = "out_of_scope"
+			}
+			if reason != "" {
+				exits = append(exits, exitRow{Seq: c.ChangeSeq, CaseID: c.ID, OrgPath: p.OrgPath,
+					GridCode: p.GridCode, UnitID: p.UnitID, ReporterID: p.ReporterID, Reason: reason})
+			}
+		}
+	}
+	if err := upsert(t.db(ctx), rows, "id"); err != nil {
+		return err
+	}
+	if len(exits) > 0 {
+		if err := t.db(ctx).CreateInBatches(exits, batchSize).Error; err != nil {
+			return dbErr(err)
+		}
+	}
+	return nil
+}
+
+// AppendHistory inserts history entries in one batch and writes their ids
+// back into the slice.
+func (t *txStore) AppendHistory(ctx context.Context, entries []models.HistoryEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	rows := make([]historyRow, len(entries))
+	for i := range entries {
+		rows[i] = toHistoryRow(&entries[i])
+	}
+	if err := t.db(ctx).CreateInBatches(rows, batchSize).Error; err != nil {
+		return exists(err, "a history entry with this id already exists")
+	}
+	for i := range rows {
+		entries[i].ID = rows[i].ID
+	}
+	return nil
+}
+
+// AddComments inserts comments; an existing comment id gives CodeAlreadyExists.
+func (t *txStore) AddComments(ctx context.Context, comments []models.Comment) error {
+	if len(comments) == 0 {
+		return nil
+	}
+	rows := make([]commentRow, len(comments))
+	for i := range comments {
+		rows[i] = toCommentRow(&comments[i])
+	}
+	if err := t.db(ctx).CreateInBatches(rows, batchSize).Error; err != nil {
+		return exists(err, "a comment with this id already exists")
+	}
+	return nil
+}
+
+// PutPhotos inserts or replaces photo records.
+func (t *txStore) PutPhotos(ctx context.Context, photos []models.PhotoRecord) error {
+	rows := make([]photoRow, len(photos))
+	for i := range photos {
+		rows[i] = toPhotoRow(&photos[i])
+	}
+	return upsert(t.db(ctx), rows, "id")
+}
+
+// PhotosByID returns the photo records that exist among ids, locked for update.
+func (t *txStore) PhotosByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]models.PhotoRecord, error) {
+	ps, err := photosOf(forUpdate(t.db(ctx)), "id", ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]models.PhotoRecord, len(ps))
+	for _, p := range ps {
+		out[p.ID] = p
+	}
+	return out, nil
+}
+
+// PutConflicts inserts or replaces conflict records.
+func (t *txStore) PutConflicts(ctx context.Context, conflicts []models.Conflict) error {
+	rows := make([]conflictRow, len(conflicts))
+	for i := range conflicts {
+		rows[i] = toConflictRow(&conflicts[i])
+	}
+	return upsert(t.db(ctx), rows, "id")
+}
+
+// GetConflict returns one conflict record, locked for update, or ErrNotFound.
+func (t *txStore) GetConflict(ctx context.Context, id uuid.UUID) (models.Conflict, error) {
+	return getConflict(t.db(ctx), id, true)
+}
+
+// PutOutcomes stores outcomes, replacing one with the same command id. A
+// device outcome whose (device, seq) is taken by another command gives
+// CodeAlreadyExists.
+func (t *txStore) PutOutcomes(ctx context.Context, outcomes []models.Outcome) error {
+	rows := make([]outcomeRow, len(outcomes))
+	for i := range outcomes {
+		rows[i] = toOutcomeRow(&outcomes[i])
+	}
+	if err := upsert(t.db(ctx), rows, "command_id"); err != nil {
+		return exists(err, "an outcome for this device sequence number already exists")
+	}
+	return nil
+}
+
+// OutcomesBySeq returns the stored outcomes of a device for the given seqs.
+func (t *txStore) OutcomesBySeq(ctx context.Context, deviceID uuid.UUID, seqs []int64) (map[int64]models.Outcome, error) {
+	out := make(map[int64]models.Outcome, len(seqs))
+	for _, part := range chunks(seqs) {
+		var rows []outcomeRow
+		if err := t.db(ctx).Where("device_id = ? AND seq IN ?", deviceID, part).Find(&rows).Error; err != nil {
+			return nil, dbErr(err)
+		}
+		os, err := outcomeModels(rows)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range os {
+			out[o.Seq] = o
+		}
+	}
+	return out, nil
+}
+
+// OutcomeByCommand returns the stored outcome of a command by id, or ErrNotFound.
+func (t *txStore) OutcomeByCommand(ctx context.Context, commandID uuid.UUID) (models.Outcome, error) {
+	var row outcomeRow
+	if err := t.db(ctx).Where("command_id = ?", commandID).Take(&row).Error; err != nil {
+		return models.Outcome{}, lookupErr(err, "outcome", commandID)
+	}
+	o, err := row.model()
+	if err != nil {
+		return o, corrupt("outcome", commandID, err)
+	}
+	return o, nil
+}
