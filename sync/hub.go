@@ -16,6 +16,7 @@ type Hub struct {
 	mu      gosync.Mutex
 	subs    map[*Subscription]struct{}
 	lastSeq int64
+	closed  bool
 }
 
 // NewHub returns an empty Hub.
@@ -25,24 +26,50 @@ func NewHub() *Hub { return &Hub{subs: map[*Subscription]struct{}{}} }
 // scope commits; at most one notification is buffered.
 type Subscription struct {
 	C     chan struct{}
+	done  chan struct{}
 	scope models.Scope
 	hub   *Hub
 }
 
+// Done is closed when the hub shuts down: streaming handlers return then, so
+// a graceful shutdown does not wait on them.
+func (s *Subscription) Done() <-chan struct{} { return s.done }
+
+// Close ends every subscription; later ones start closed.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	h.closed = true
+	for s := range h.subs {
+		close(s.done)
+		delete(h.subs, s)
+	}
+}
+
 // Subscribe registers a listener for changes within scope.
 func (h *Hub) Subscribe(scope models.Scope) *Subscription {
-	s := &Subscription{C: make(chan struct{}, 1), scope: scope, hub: h}
+	s := &Subscription{C: make(chan struct{}, 1), done: make(chan struct{}), scope: scope, hub: h}
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		close(s.done)
+		return s
+	}
 	h.subs[s] = struct{}{}
-	h.mu.Unlock()
 	return s
 }
 
 // Close unregisters the listener.
 func (s *Subscription) Close() {
 	s.hub.mu.Lock()
-	delete(s.hub.subs, s)
-	s.hub.mu.Unlock()
+	defer s.hub.mu.Unlock()
+	if _, ok := s.hub.subs[s]; ok {
+		delete(s.hub.subs, s)
+		close(s.done)
+	}
 }
 
 func (s *Subscription) notify() {

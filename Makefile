@@ -1,0 +1,34 @@
+# The README's two commands are `make demo` and `make test`.
+GO ?= go
+FUZZTIME ?= 10s
+
+.PHONY: demo test test-postgres fuzz bench build
+
+# Runs the server on embedded SQLite with the demo district.
+demo:
+	$(GO) run ./cmd/fieldsync demo --data-dir ./data --log-format text
+
+# Runs every test (race detector on) and a short bounded run of every fuzz
+# target. The PostgreSQL variants run when FIELDSYNC_TEST_POSTGRES is set.
+test:
+	$(GO) test -race -count=1 ./...
+	$(MAKE) fuzz
+
+# The same suite with the PostgreSQL DSN required (CI sets it).
+test-postgres:
+	@test -n "$$FIELDSYNC_TEST_POSTGRES" || (echo "set FIELDSYNC_TEST_POSTGRES" && exit 1)
+	$(GO) test -race -count=1 ./...
+
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+build:
+	CGO_ENABLED=1 $(GO) build -trimpath -o bin/fieldsync ./cmd/fieldsync

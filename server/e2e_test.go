@@ -1,0 +1,46 @@
+package server_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/fieldsync/fieldsync/internal/testenv"
+)
+
+// TestServeHealthLoginList is the README's promise: the server starts, answers
+// /healthz and /readyz, a clerk logs in through the API and lists cases.
+func TestServeHealthLoginList(t *testing.T) {
+	for _, pg := range []bool{false, true} {
+		t.Run(dbName(pg), func(t *testing.T) {
+			e := testenv.Start(t, testenv.Options{Postgres: pg})
+			e.Do("", http.MethodGet, "/healthz", nil, nil).Must(t, http.StatusOK)
+			e.Do("", http.MethodGet, "/readyz", nil, nil).Must(t, http.StatusOK)
+			id := e.Report("inspector1", testenv.InGrid1, "E0504")
+			tok := e.Login("clerk", testenv.Password)
+			var list struct {
+				Items []struct {
+					ID    string `json:"id"`
+					State string `json:"state"`
+				} `json:"items"`
+			}
+			e.DoToken(tok, http.MethodGet, "/api/v1/cases", nil, &list).Must(t, http.StatusOK)
+			if len(list.Items) != 1 || list.Items[0].ID != id.String() || list.Items[0].State != "reported" {
+				t.Fatalf("list = %+v, want the one reported case %s", list.Items, id)
+			}
+			m := e.Do("", http.MethodGet, "/metrics", nil, nil).Must(t, http.StatusOK)
+			if !contains(m.Body, `fieldsync_http_requests_total{code="200",method="GET",route="/api/v1/cases"}`) {
+				t.Errorf("metrics lack the per-route counter:\n%s", m.Body)
+			}
+		})
+	}
+}
+
+func dbName(pg bool) string {
+	if pg {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
