@@ -169,10 +169,10 @@ func (t *fakeTx) PhotosByID(_ context.Context, ids []uuid.UUID) (map[uuid.UUID]m
 	return out, nil
 }
 
+// PutPhotos stores records as given, like the real store: a photo's change
+// sequence is the caller's to set.
 func (t *fakeTx) PutPhotos(_ context.Context, ps []models.PhotoRecord) error {
 	for i := range ps {
-		t.seq++
-		ps[i].ChangeSeq = t.seq
 		t.photos[ps[i].ID] = ps[i]
 	}
 	return nil
