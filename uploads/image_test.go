@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/fieldsync/fieldsync/models"
 )
@@ -206,5 +207,56 @@ func TestSniff(t *testing.T) {
 		if got, _ := sniff(tc.in); got != tc.kind {
 			t.Errorf("sniff(%q) = %v, want %v", tc.in, got, tc.kind)
 		}
+	}
+}
+
+// progressiveJPEG returns a valid 8×8 grey progressive JPEG with one DC scan
+// and acScans AC scans, each a few bytes.
+func progressiveJPEG(acScans int) []byte {
+	b := []byte{0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x43, 0x00}
+	b = append(b, bytes.Repeat([]byte{1}, 64)...)
+	b = append(b, 0xFF, 0xC2, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00)
+	for _, class := range []byte{0x00, 0x10} { // DC then AC table 0: one 1-bit code for symbol 0
+		b = append(b, 0xFF, 0xC4, 0x00, 0x14, class, 0x01)
+		b = append(b, make([]byte, 15)...)
+		b = append(b, 0x00)
+	}
+	b = append(b, 0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x7F)
+	for i := 0; i < acScans; i++ {
+		b = append(b, 0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x01, 0x3F, 0x00, 0x7F)
+	}
+	return append(b, 0xFF, 0xD9)
+}
+
+// TestInspectImageScanLimit refuses the progressive-JPEG CPU bomb: many tiny
+// scans that each make the decoder walk every block of the image.
+func TestInspectImageScanLimit(t *testing.T) {
+	for _, tc := range []struct {
+		acScans int
+		code    models.Code
+	}{{0, ""}, {maxJPEGScans - 1, ""}, {maxJPEGScans, models.CodeImageInvalid}, {5000, models.CodeImageInvalid}} {
+		file := progressiveJPEG(tc.acScans)
+		_, err := InspectImage(bytes.NewReader(file), int64(len(file)), ImageLimits{})
+		if codeOf(err) != tc.code {
+			t.Errorf("%d AC scans: err = %v, want code %q", tc.acScans, err, tc.code)
+		}
+		if tc.code != "" && !strings.Contains(err.Error(), "scans") {
+			t.Errorf("%d AC scans: err = %v, want it to name the scans", tc.acScans, err)
+		}
+		_, err = MakeThumbnails(bytes.NewReader(file), 1)
+		if codeOf(err) != tc.code {
+			t.Errorf("%d AC scans: MakeThumbnails err = %v, want code %q", tc.acScans, err, tc.code)
+		}
+	}
+}
+
+func TestScanLimiterAcrossReads(t *testing.T) {
+	in := bytes.Repeat([]byte{0x12, 0xFF, 0x00, 0xFF, 0xFF, 0xDA, 0xFF}, 10)
+	s := &scanLimiter{r: iotest.OneByteReader(bytes.NewReader(in))}
+	if _, err := io.Copy(io.Discard, s); err != nil {
+		t.Fatal(err)
+	}
+	if s.scans != 10 {
+		t.Errorf("scans = %d, want 10", s.scans)
 	}
 }

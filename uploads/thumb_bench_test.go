@@ -19,8 +19,18 @@ var photo12MP = sync.OnceValue(func() []byte {
 	return encodeJPEGForTest(syntheticPhoto(4000, 3000, 1), 90)
 })
 
+// detailed12MP is the same scene with four times the noise (±32): a ~5.8 MiB file,
+// like a detailed or high-ISO shot, which costs the entropy decoder more.
+var detailed12MP = sync.OnceValue(func() []byte {
+	return encodeJPEGForTest(syntheticPhotoNoise(4000, 3000, 1, 64), 90)
+})
+
 // syntheticPhoto draws a w×h photo-like RGBA image from seed.
-func syntheticPhoto(w, h int, seed uint64) *image.RGBA {
+func syntheticPhoto(w, h int, seed uint64) *image.RGBA { return syntheticPhotoNoise(w, h, seed, 16) }
+
+// syntheticPhotoNoise is syntheticPhoto with sensor noise of the given
+// amplitude (peak to peak, a power of two up to 256).
+func syntheticPhotoNoise(w, h int, seed uint64, noiseAmp int) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	s := seed*0x9E3779B97F4A7C15 | 1
 	next := func() uint64 { // xorshift64*: fast and deterministic
@@ -47,7 +57,7 @@ func syntheticPhoto(w, h int, seed uint64) *image.RGBA {
 				t := int(n>>56) - 128
 				r, g, b = 100+t/3, 100+t/3, 105+t/3
 			}
-			noise := int(n>>40&15) - 8 // sensor noise, ±8
+			noise := int(n>>40)&(noiseAmp-1) - noiseAmp/2 // sensor noise
 			row[4*x+0] = clamp8(r + noise)
 			row[4*x+1] = clamp8(g + noise)
 			row[4*x+2] = clamp8(b + noise)
@@ -160,6 +170,16 @@ func BenchmarkThumbnail12MP(b *testing.B) {
 	})
 	stage("both-orient6", func() error {
 		_, err := MakeThumbnails(bytes.NewReader(data), 6)
+		return err
+	})
+	detailed := detailed12MP()
+	b.Logf("detailed input: 4000×3000 JPEG q90, %.2f MiB", float64(len(detailed))/(1<<20))
+	stage("decode-detailed", func() error {
+		_, err := jpeg.Decode(bytes.NewReader(detailed))
+		return err
+	})
+	stage("both-detailed", func() error {
+		_, err := MakeThumbnails(bytes.NewReader(detailed), 1)
 		return err
 	})
 }

@@ -429,3 +429,24 @@ func TestOrientationSwapsAxes(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
+
+// TestThumbnail12MPMemory holds MakeThumbnails to its memory budget on a 12
+// MP photo: at most 100 MiB allocated per call (an upper bound on the peak
+// heap it adds). Time is left to BenchmarkThumbnail12MP.
+func TestThumbnail12MPMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("makes a 12 MP JPEG")
+	}
+	data := photo12MP()
+	for _, o := range []int{1, 6} {
+		var err error
+		_, _, mib := measure(func() { _, err = MakeThumbnails(bytes.NewReader(data), o) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("orientation %d: %.1f MiB allocated", o, mib)
+		if mib > 100 {
+			t.Errorf("orientation %d: %.1f MiB allocated, budget 100 MiB", o, mib)
+		}
+	}
+}
