@@ -15,7 +15,7 @@ import (
 // CreateUser inserts u; an existing username or id gives CodeAlreadyExists.
 func (d *DB) CreateUser(ctx context.Context, u models.User) error {
 	row := toUserRow(u)
-	if err := d.write(ctx).Create(&row).Error; err != nil {
+	if err := d.write(ctx, func(g *gorm.DB) error { return g.Create(&row).Error }); err != nil {
 		return exists(err, "a user with this username already exists")
 	}
 	return nil
@@ -90,7 +90,7 @@ func (d *DB) UserGrids(ctx context.Context, userID uuid.UUID) ([]string, error) 
 // CreateDevice inserts a device; its id and token hash must be new.
 func (d *DB) CreateDevice(ctx context.Context, dev models.Device) error {
 	row := toDeviceRow(dev)
-	if err := d.write(ctx).Omit("PendingAcks").Create(&row).Error; err != nil {
+	if err := d.write(ctx, func(g *gorm.DB) error { return g.Omit("PendingAcks").Create(&row).Error }); err != nil {
 		return exists(err, "the device is already enrolled")
 	}
 	return nil
@@ -136,25 +136,27 @@ func (d *DB) ListDevices(ctx context.Context) ([]models.Device, error) {
 
 // RevokeDevice marks a device revoked at at; ErrNotFound when it does not exist.
 func (d *DB) RevokeDevice(ctx context.Context, id uuid.UUID, at time.Time) error {
-	res := d.write(ctx).Model(&deviceRow{}).Where("id = ?", id).Update("revoked_at", ts(at))
-	return affected(res, "device", id)
+	return d.write(ctx, func(g *gorm.DB) error {
+		return affected(g.Model(&deviceRow{}).Where("id = ?", id).Update("revoked_at", ts(at)), "device", id)
+	})
 }
 
 // TouchDevice records a pull: its time, the clock offset and the cursor's
 // change sequence.
 func (d *DB) TouchDevice(ctx context.Context, id uuid.UUID, pulledAt time.Time, offset time.Duration, seq int64) error {
-	res := d.write(ctx).Model(&deviceRow{}).Where("id = ?", id).Updates(map[string]any{
-		"last_pull_at":  ts(pulledAt),
-		"clock_offset":  int64(offset),
-		"last_pull_seq": seq,
+	return d.write(ctx, func(g *gorm.DB) error {
+		return affected(g.Model(&deviceRow{}).Where("id = ?", id).Updates(map[string]any{
+			"last_pull_at":  ts(pulledAt),
+			"clock_offset":  int64(offset),
+			"last_pull_seq": seq,
+		}), "device", id)
 	})
-	return affected(res, "device", id)
 }
 
 // CreateSession stores a session; its id must be new.
 func (d *DB) CreateSession(ctx context.Context, s models.Session) error {
 	row := sessionRow{ID: s.ID, UserID: s.UserID, CSRFToken: s.CSRFToken, CreatedAt: ts(s.CreatedAt), ExpiresAt: ts(s.ExpiresAt)}
-	if err := d.write(ctx).Create(&row).Error; err != nil {
+	if err := d.write(ctx, func(g *gorm.DB) error { return g.Create(&row).Error }); err != nil {
 		return exists(err, "the session already exists")
 	}
 	return nil
@@ -174,7 +176,9 @@ func (d *DB) SessionByID(ctx context.Context, id string) (models.Session, error)
 // DeleteSession removes a session. Deleting one that does not exist is not an
 // error, so a repeated logout succeeds.
 func (d *DB) DeleteSession(ctx context.Context, id string) error {
-	return dbErr(d.write(ctx).Where("id = ?", id).Delete(&sessionRow{}).Error)
+	return d.write(ctx, func(g *gorm.DB) error {
+		return dbErr(g.Where("id = ?", id).Delete(&sessionRow{}).Error)
+	})
 }
 
 // lookupErr maps a failed single-row read: no row is ErrNotFound naming what

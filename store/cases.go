@@ -284,9 +284,11 @@ func outcomeModels(rows []outcomeRow) ([]models.Outcome, error) {
 
 // AckOutcomes marks every outcome of the device up to seq acknowledged.
 func (d *DB) AckOutcomes(ctx context.Context, deviceID uuid.UUID, upTo int64) error {
-	return dbErr(d.write(ctx).Model(&outcomeRow{}).
-		Where("device_id = ? AND seq > 0 AND seq <= ? AND NOT acked", deviceID, upTo).
-		Update("acked", true).Error)
+	return d.write(ctx, func(g *gorm.DB) error {
+		return dbErr(g.Model(&outcomeRow{}).
+			Where("device_id = ? AND seq > 0 AND seq <= ? AND NOT acked", deviceID, upTo).
+			Update("acked", true).Error)
+	})
 }
 
 // MaxChangeSeq returns the highest committed change sequence.

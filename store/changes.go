@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -44,13 +45,21 @@ func (d *DB) Changes(ctx context.Context, q models.ChangeQuery) (models.ChangePa
 		if s <= q.After {
 			return nil
 		}
-		g := tx.Where("change_seq > ? AND change_seq <= ? AND NOT deleted", q.After, s)
-		if cond, args, ok := scopeSQL(q.Scope, ""); ok {
-			g = g.Where(cond, args...)
+		sqlText := "SELECT " + strings.Join(caseCols, ", ") +
+			" FROM cases WHERE change_seq > ? AND change_seq <= ? AND NOT deleted"
+		args := []any{q.After, s}
+		if cond, cargs, ok := scopeSQL(q.Scope, ""); ok {
+			sqlText += " AND " + cond
+			args = append(args, cargs...)
 		}
-		var rows []caseRow
-		if err := g.Order("change_seq").Limit(limit + 1).Find(&rows).Error; err != nil {
-			return dbErr(err)
+		sqlText += " ORDER BY change_seq LIMIT ?"
+		args = append(args, limit+1)
+		if d.pg {
+			sqlText = rebindPG(sqlText)
+		}
+		rows, err := queryCases(ctx, tx, sqlText, args...)
+		if err != nil {
+			return err
 		}
 		end := s
 		if len(rows) > limit {

@@ -40,8 +40,9 @@ func (d *DB) Enqueue(ctx context.Context, jobs []models.Job) error {
 	}
 	// ON CONFLICT without a target skips a row that violates any unique
 	// index: the pending (kind, key) index, or an id enqueued before.
-	err := d.write(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, batchSize).Error
-	return dbErr(err)
+	return d.write(ctx, func(g *gorm.DB) error {
+		return dbErr(g.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, batchSize).Error)
+	})
 }
 
 // Claim leases up to n runnable jobs of kind until now+lease and counts an
@@ -101,11 +102,12 @@ func (d *DB) Claim(ctx context.Context, kind string, n int, now time.Time, lease
 
 // Complete marks a job done and drops its lease; ErrNotFound when it does not exist.
 func (d *DB) Complete(ctx context.Context, id uuid.UUID) error {
-	res := d.write(ctx).Model(&jobRow{}).Where("id = ?", id).Updates(map[string]any{
-		"done":       true,
-		"lease_till": nil,
+	return d.write(ctx, func(g *gorm.DB) error {
+		return affected(g.Model(&jobRow{}).Where("id = ?", id).Updates(map[string]any{
+			"done":       true,
+			"lease_till": nil,
+		}), "job", id)
 	})
-	return affected(res, "job", id)
 }
 
 // Fail records msg as the job's last error and drops its lease. With retryAt
@@ -119,8 +121,9 @@ func (d *DB) Fail(ctx context.Context, id uuid.UUID, msg string, retryAt *time.T
 	} else {
 		set["done"] = true
 	}
-	res := d.write(ctx).Model(&jobRow{}).Where("id = ?", id).Updates(set)
-	return affected(res, "job", id)
+	return d.write(ctx, func(g *gorm.DB) error {
+		return affected(g.Model(&jobRow{}).Where("id = ?", id).Updates(set), "job", id)
+	})
 }
 
 // Pending counts the jobs of kind that are not done.

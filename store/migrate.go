@@ -101,34 +101,34 @@ func (d *DB) MigrationState(ctx context.Context) (applied, known int, err error)
 }
 
 func (d *DB) appliedVersions(ctx context.Context) (map[int]bool, error) {
-	sqlDB, err := d.w.DB()
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	var exists bool
-	if d.pg {
-		err = sqlDB.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists)
-	} else {
-		err = sqlDB.QueryRowContext(ctx,
-			`SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&exists)
-	}
-	if err != nil || !exists {
-		return map[int]bool{}, dbErr(err)
-	}
-	rows, err := sqlDB.QueryContext(ctx, `SELECT version FROM schema_migrations`)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	defer rows.Close()
 	done := map[int]bool{}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			return nil, dbErr(err)
+	err := d.raw(ctx, func(q querier) error {
+		var exists bool
+		var err error
+		if d.pg {
+			err = q.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists)
+		} else {
+			err = q.QueryRowContext(ctx,
+				`SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&exists)
 		}
-		done[v] = true
-	}
-	return done, dbErr(rows.Err())
+		if err != nil || !exists {
+			return dbErr(err)
+		}
+		rows, err := q.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+		if err != nil {
+			return dbErr(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				return dbErr(err)
+			}
+			done[v] = true
+		}
+		return dbErr(rows.Err())
+	})
+	return done, err
 }
 
 // Migrate applies every pending migration, each in its own transaction
@@ -143,15 +143,11 @@ func (d *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return &models.Error{Code: models.CodeInternal, Message: "cannot read migrations", Cause: err}
 	}
-	sqlDB, err := d.w.DB()
-	if err != nil {
-		return dbErr(err)
-	}
 	ddl := createMigrationsTable
 	if d.pg {
 		ddl = createMigrationsTablePG
 	}
-	if err := d.migrateStep(ctx, sqlDB, func(tx *sql.Tx) error {
+	if err := d.migrateStep(ctx, func(tx querier) error {
 		_, err := tx.ExecContext(ctx, ddl)
 		return err
 	}); err != nil {
@@ -159,7 +155,7 @@ func (d *DB) Migrate(ctx context.Context) error {
 	}
 	for _, m := range ms {
 		applied := false
-		err := d.migrateStep(ctx, sqlDB, func(tx *sql.Tx) error {
+		err := d.migrateStep(ctx, func(tx querier) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, d.rebind(`SELECT count(*) FROM schema_migrations WHERE version = ?`),
 				m.Version).Scan(&n); err != nil {
@@ -187,17 +183,51 @@ func (d *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// migrateStep runs fn in a transaction that holds the migration lock.
-func (d *DB) migrateStep(ctx context.Context, sqlDB *sql.DB, fn func(tx *sql.Tx) error) error {
+// querier is what plain SQL needs from a connection, pool or transaction.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// raw runs fn with the writer's plain connection (SQLite) or pool
+// (PostgreSQL), outside GORM.
+func (d *DB) raw(ctx context.Context, fn func(q querier) error) error {
+	if d.sw == nil {
+		sqlDB, err := d.w.DB()
+		if err != nil {
+			return dbErr(err)
+		}
+		return fn(sqlDB)
+	}
+	if err := d.sw.acquire(ctx); err != nil {
+		return err
+	}
+	defer d.sw.release()
+	return fn(d.sw.conn)
+}
+
+// migrateStep runs fn in a plain transaction that holds the migration lock:
+// the write lock on SQLite, an advisory lock on PostgreSQL.
+func (d *DB) migrateStep(ctx context.Context, fn func(tx querier) error) error {
+	if d.sw != nil {
+		if err := d.sw.acquire(ctx); err != nil {
+			return err
+		}
+		defer d.sw.release()
+		return d.sw.tx(ctx, func() error { return dbErr(fn(d.sw.conn)) })
+	}
+	sqlDB, err := d.w.DB()
+	if err != nil {
+		return dbErr(err)
+	}
 	tx, err := sqlDB.BeginTx(ctx, nil)
 	if err != nil {
 		return dbErr(err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if d.pg {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockKey)); err != nil {
-			return dbErr(err)
-		}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockKey)); err != nil {
+		return dbErr(err)
 	}
 	if err := fn(tx); err != nil {
 		return dbErr(err)

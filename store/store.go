@@ -42,9 +42,11 @@ type Config struct {
 // DB is an open fieldsync database. It implements models.Store and
 // models.JobQueue and is safe for concurrent use.
 type DB struct {
-	pg  bool
-	w   *gorm.DB // writes and Update transactions
-	r   *gorm.DB // reads outside Update; the same pool as w on PostgreSQL
+	pg bool
+	w  *gorm.DB // writes and Update transactions
+	r  *gorm.DB // reads outside Update; the same pool as w on PostgreSQL
+	// sw is SQLite's writer connection; w may be used only while holding it.
+	sw  *sqliteWriter
 	log *slog.Logger
 	// rw and ro are the transaction options of Update and of snapshot reads.
 	rw, ro *sql.TxOptions
@@ -97,7 +99,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	d := &DB{log: log}
 	if IsPostgres(cfg.DSN) {
 		d.pg = true
-		g, err := gorm.Open(postgres.Open(cfg.DSN), gcfg())
+		pcfg := gcfg()
+		pcfg.PrepareStmt = false
+		g, err := gorm.Open(postgres.Open(cfg.DSN), pcfg)
 		if err != nil {
 			return nil, openErr(err)
 		}
@@ -122,11 +126,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		wq.Set("_foreign_keys", "1")
 		wq.Set("_busy_timeout", fmt.Sprint(sqliteBusyMillis))
 		wq.Set("_txlock", "immediate")
-		w, err := gorm.Open(sqlite.Open(path+"?"+wq.Encode()), gcfg())
-		if err != nil {
-			return nil, openErr(err)
-		}
-		wdb, err := w.DB()
+		wq.Set("_cache_size", "-65536")
+		wdb, err := sql.Open(sqlite.DriverName, path+"?"+wq.Encode())
 		if err != nil {
 			return nil, openErr(err)
 		}
@@ -134,10 +135,21 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		wdb.SetMaxIdleConns(1)
 		wdb.SetConnMaxLifetime(0)
 		wdb.SetConnMaxIdleTime(0)
-		// The writer sets WAL mode (persistent in the file) before any reader
-		// connects; readers do not ask for it because they may not write.
-		if err := wdb.PingContext(ctx); err != nil {
+		// Taking the connection sets WAL mode (persistent in the file)
+		// before any reader connects; readers do not ask for it because
+		// they may not write.
+		sw, err := newSQLiteWriter(ctx, wdb)
+		if err != nil {
 			_ = wdb.Close()
+			return nil, openErr(err)
+		}
+		// The writer's statements are cached by its own pool (see
+		// sqliteWriter), so GORM's PrepareStmt is off for it.
+		wcfg := gcfg()
+		wcfg.PrepareStmt = false
+		w, err := gorm.Open(sqlite.New(sqlite.Config{Conn: sw.stmts}), wcfg)
+		if err != nil {
+			_ = sw.close()
 			return nil, openErr(err)
 		}
 		rq := cloneValues(query)
@@ -147,19 +159,19 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		rq.Set("_txlock", "deferred")
 		r, err := gorm.Open(sqlite.Open(path+"?"+rq.Encode()), gcfg())
 		if err != nil {
-			_ = wdb.Close()
+			_ = sw.close()
 			return nil, openErr(err)
 		}
 		rdb, err := r.DB()
 		if err != nil {
-			_ = wdb.Close()
+			_ = sw.close()
 			return nil, openErr(err)
 		}
 		n := max(4, 2*runtime.NumCPU())
 		rdb.SetMaxOpenConns(n)
 		rdb.SetMaxIdleConns(n)
 		rdb.SetConnMaxLifetime(0)
-		d.w, d.r = w, r
+		d.w, d.r, d.sw = w, r, sw
 	}
 	if err := d.Ping(ctx); err != nil {
 		_ = d.Close()
@@ -224,34 +236,26 @@ func (d *DB) Dialect() string {
 
 // Ping checks the database answers.
 func (d *DB) Ping(ctx context.Context) error {
-	for _, g := range d.pools() {
-		sqlDB, err := g.DB()
-		if err != nil {
-			return dbErr(err)
-		}
-		if err := sqlDB.PingContext(ctx); err != nil {
-			return &models.Error{Code: models.CodeUnavailable, Message: "database unavailable", Cause: err}
-		}
+	sqlDB, err := d.r.DB()
+	if err != nil {
+		return dbErr(err)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return &models.Error{Code: models.CodeUnavailable, Message: "database unavailable", Cause: err}
 	}
 	return nil
 }
 
-// Close releases both pools.
+// Close waits for the write in progress, if any, and releases the database.
 func (d *DB) Close() error {
 	var errs []error
-	for _, g := range d.pools() {
-		if sqlDB, err := g.DB(); err == nil {
-			errs = append(errs, sqlDB.Close())
-		}
+	if d.sw != nil {
+		errs = append(errs, d.sw.close())
+	}
+	if sqlDB, err := d.r.DB(); err == nil {
+		errs = append(errs, sqlDB.Close())
 	}
 	return errors.Join(errs...)
-}
-
-func (d *DB) pools() []*gorm.DB {
-	if d.r == d.w {
-		return []*gorm.DB{d.w}
-	}
-	return []*gorm.DB{d.w, d.r}
 }
 
 // Update runs fn in one read-write transaction. On SQLite it is BEGIN
@@ -263,13 +267,9 @@ func (d *DB) pools() []*gorm.DB {
 // deadlocks between concurrent Updates, lock the device and the cases first
 // and call PutCases after.
 func (d *DB) Update(ctx context.Context, fn func(tx models.Tx) error) error {
-	var opts []*sql.TxOptions
-	if d.rw != nil {
-		opts = append(opts, d.rw)
-	}
-	return runTx(d.w.WithContext(ctx), func(tx *gorm.DB) error {
+	return d.writeTx(ctx, func(tx *gorm.DB) error {
 		return fn(&txStore{d: d, g: tx})
-	}, opts)
+	})
 }
 
 // runTx runs fn in a transaction of g. An error fn returns comes back as it is
@@ -301,15 +301,29 @@ func (d *DB) snapshot(ctx context.Context, fn func(tx *gorm.DB) error) error {
 // read returns the pool for reads outside Update.
 func (d *DB) read(ctx context.Context) *gorm.DB { return d.r.WithContext(ctx) }
 
-// write returns the pool for single-statement writes outside Update.
-func (d *DB) write(ctx context.Context) *gorm.DB { return d.w.WithContext(ctx) }
-
-// writeTx runs fn in a write transaction of its own, for methods outside
-// Update that change more than one row.
-func (d *DB) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	var opts []*sql.TxOptions
-	if d.rw != nil {
-		opts = append(opts, d.rw)
+// write runs fn with the writer, outside a transaction, for single-statement
+// writes.
+func (d *DB) write(ctx context.Context, fn func(g *gorm.DB) error) error {
+	if d.sw == nil {
+		return fn(d.w.WithContext(ctx))
 	}
-	return runTx(d.w.WithContext(ctx), fn, opts)
+	if err := d.sw.acquire(ctx); err != nil {
+		return err
+	}
+	defer d.sw.release()
+	return fn(d.w.WithContext(ctx))
+}
+
+// writeTx runs fn in a write transaction: READ COMMITTED on PostgreSQL, BEGIN
+// IMMEDIATE on the SQLite writer. An error fn returns comes back as it is.
+func (d *DB) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if d.sw == nil {
+		return runTx(d.w.WithContext(ctx), fn, []*sql.TxOptions{d.rw})
+	}
+	if err := d.sw.acquire(ctx); err != nil {
+		return err
+	}
+	defer d.sw.release()
+	g := d.w.WithContext(ctx)
+	return d.sw.tx(ctx, func() error { return fn(g) })
 }

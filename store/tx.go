@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -55,11 +57,23 @@ func (t *txStore) SaveDeviceSync(ctx context.Context, d models.Device) error {
 // CasesByID returns the cases that exist among ids, locked for update.
 func (t *txStore) CasesByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]models.Case, error) {
 	out := make(map[uuid.UUID]models.Case, len(ids))
+	lock := ""
+	if t.d.pg {
+		lock = " FOR UPDATE"
+	}
 	for _, part := range chunks(ids) {
-		var rows []caseRow
-		// Ordered by id so concurrent transactions lock rows in one order.
-		if err := forUpdate(t.db(ctx)).Where("id IN ?", part).Order("id").Find(&rows).Error; err != nil {
-			return nil, dbErr(err)
+		q := cachedSQL("cases_by_id", len(part), t.d.pg, func() string {
+			// Ordered by id so concurrent transactions lock rows in one order.
+			return "SELECT " + strings.Join(caseCols, ", ") + " FROM cases WHERE id IN (" +
+				placeholders(len(part)) + ") ORDER BY id" + lock
+		})
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		rows, err := queryCases(ctx, t.g, q, args...)
+		if err != nil {
+			return nil, err
 		}
 		for i := range rows {
 			out[rows[i].ID] = rows[i].model()
@@ -70,8 +84,22 @@ func (t *txStore) CasesByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID
 
 // EditsSince returns a case's history entries with Version > since, oldest first.
 func (t *txStore) EditsSince(ctx context.Context, caseID uuid.UUID, since int64) ([]models.HistoryEntry, error) {
+	q := cachedSQL("edits_since", 0, t.d.pg, func() string {
+		return "SELECT " + strings.Join(historyCols, ", ") + " FROM history WHERE case_id = ? AND version > ? ORDER BY id"
+	})
+	rs, err := conn(t.g).QueryContext(ctx, q, caseID, since)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rs.Close()
 	var rows []historyRow
-	if err := t.db(ctx).Where("case_id = ? AND version > ?", caseID, since).Order("id").Find(&rows).Error; err != nil {
+	for rs.Next() {
+		rows = append(rows, historyRow{})
+		if err := rs.Scan(rows[len(rows)-1].fields()...); err != nil {
+			return nil, dbErr(err)
+		}
+	}
+	if err := rs.Err(); err != nil {
 		return nil, dbErr(err)
 	}
 	return historyModels(rows)
@@ -127,7 +155,10 @@ func (t *txStore) PutCases(ctx context.Context, cases []models.Case, prev []*mod
 	}
 	n := int64(len(last))
 	var hi int64
-	err := t.db(ctx).Raw("UPDATE counters SET value = value + ? WHERE name = 'change' RETURNING value", n).Row().Scan(&hi)
+	q := cachedSQL("bump_change", 0, t.d.pg, func() string {
+		return "UPDATE counters SET value = value + ? WHERE name = 'change' RETURNING value"
+	})
+	err := conn(t.g).QueryRowContext(ctx, q, n).Scan(&hi)
 	if errors.Is(err, sql.ErrNoRows) {
 		return &models.Error{Code: models.CodeInternal, Message: "internal error",
 			Cause: errors.New("store: the change counter is missing; run Migrate")}
@@ -158,15 +189,27 @@ func (t *txStore) PutCases(ctx context.Context, cases []models.Case, prev []*mod
 			}
 		}
 	}
-	if err := upsert(t.db(ctx), rows, "id"); err != nil {
+	err = batches(len(rows), func(lo, hi int) error {
+		q := cachedSQL("upsert_cases", hi-lo, t.d.pg, func() string { return upsertSQL("cases", caseCols, "id", hi-lo) })
+		args := make([]any, 0, (hi-lo)*len(caseCols))
+		for i := lo; i < hi; i++ {
+			args = rows[i].values(args)
+		}
+		return exec(ctx, t.g, q, args...)
+	})
+	if err != nil {
 		return err
 	}
-	if len(exits) > 0 {
-		if err := t.db(ctx).CreateInBatches(exits, batchSize).Error; err != nil {
-			return dbErr(err)
+	return batches(len(exits), func(lo, hi int) error {
+		q := cachedSQL("insert_exits", hi-lo, t.d.pg, func() string {
+			return "INSERT INTO exits (" + strings.Join(exitCols, ", ") + ") VALUES " + valuesList(hi-lo, len(exitCols))
+		})
+		args := make([]any, 0, (hi-lo)*len(exitCols))
+		for i := lo; i < hi; i++ {
+			args = exits[i].values(args)
 		}
-	}
-	return nil
+		return exec(ctx, t.g, q, args...)
+	})
 }
 
 // AppendHistory inserts history entries in one batch and writes their ids
@@ -175,17 +218,43 @@ func (t *txStore) AppendHistory(ctx context.Context, entries []models.HistoryEnt
 	if len(entries) == 0 {
 		return nil
 	}
-	rows := make([]historyRow, len(entries))
-	for i := range entries {
-		rows[i] = toHistoryRow(&entries[i])
-	}
-	if err := t.db(ctx).CreateInBatches(rows, batchSize).Error; err != nil {
-		return exists(err, "a history entry with this id already exists")
-	}
-	for i := range rows {
-		entries[i].ID = rows[i].ID
-	}
-	return nil
+	cols := historyCols[1:] // the database numbers the entries
+	return batches(len(entries), func(lo, hi int) error {
+		q := cachedSQL("insert_history", hi-lo, t.d.pg, func() string {
+			return "INSERT INTO history (" + strings.Join(cols, ", ") + ") VALUES " + valuesList(hi-lo, len(cols)) +
+				" RETURNING id"
+		})
+		args := make([]any, 0, (hi-lo)*len(cols))
+		for i := lo; i < hi; i++ {
+			r := toHistoryRow(&entries[i])
+			args = r.values(args)
+		}
+		rs, err := conn(t.g).QueryContext(ctx, q, args...)
+		if err != nil {
+			return dbErr(err)
+		}
+		defer rs.Close()
+		ids := make([]int64, 0, hi-lo)
+		for rs.Next() {
+			var id int64
+			if err := rs.Scan(&id); err != nil {
+				return dbErr(err)
+			}
+			ids = append(ids, id)
+		}
+		if err := rs.Err(); err != nil {
+			return dbErr(err)
+		}
+		if len(ids) != hi-lo {
+			return dbErr(fmt.Errorf("store: history insert returned %d ids for %d rows", len(ids), hi-lo))
+		}
+		// RETURNING promises no order, but ids grow in the order the
+		// VALUES rows are inserted, so the sorted ids match the entries.
+		for i, id := range sortedInt64s(ids) {
+			entries[lo+i].ID = id
+		}
+		return nil
+	})
 }
 
 // AddComments inserts comments; an existing comment id gives CodeAlreadyExists.
@@ -243,11 +312,18 @@ func (t *txStore) GetConflict(ctx context.Context, id uuid.UUID) (models.Conflic
 // device outcome whose (device, seq) is taken by another command gives
 // CodeAlreadyExists.
 func (t *txStore) PutOutcomes(ctx context.Context, outcomes []models.Outcome) error {
-	rows := make([]outcomeRow, len(outcomes))
-	for i := range outcomes {
-		rows[i] = toOutcomeRow(&outcomes[i])
-	}
-	if err := upsert(t.db(ctx), rows, "command_id"); err != nil {
+	err := batches(len(outcomes), func(lo, hi int) error {
+		q := cachedSQL("upsert_outcomes", hi-lo, t.d.pg, func() string {
+			return upsertSQL("outcomes", outcomeCols, "command_id", hi-lo)
+		})
+		args := make([]any, 0, (hi-lo)*len(outcomeCols))
+		for i := lo; i < hi; i++ {
+			r := toOutcomeRow(&outcomes[i])
+			args = r.values(args)
+		}
+		return exec(ctx, t.g, q, args...)
+	})
+	if err != nil {
 		return exists(err, "an outcome for this device sequence number already exists")
 	}
 	return nil

@@ -195,11 +195,11 @@ func testChangesRemovals(t *testing.T, s models.Store) {
 
 	toB := func(c *models.Case) { c.OrgPath, c.GridCode = townB, "" }
 	toA := func(c *models.Case) { c.OrgPath, c.GridCode = villA1, gridA }
-	x = change(t, s, x, toB)                                             // leaves A
-	y = change(t, s, y, func(c *models.Case) { c.Deleted = true })       // deleted in A
-	z = change(t, s, change(t, s, z, toB), toA)                          // leaves and comes back
+	x = change(t, s, x, toB)                                                            // leaves A
+	y = change(t, s, y, func(c *models.Case) { c.Deleted = true })                      // deleted in A
+	z = change(t, s, change(t, s, z, toB), toA)                                         // leaves and comes back
 	w = change(t, s, change(t, s, w, toB), func(c *models.Case) { c.OrgPath = villB1 }) // leaves, moves within B
-	v1 := change(t, s, v, toB)                                           // leaves A three times over
+	v1 := change(t, s, v, toB)                                                          // leaves A three times over
 	v = change(t, s, change(t, s, v1, toA), toB)
 	u = change(t, s, u, func(c *models.Case) { c.Description = "edited" }) // stays
 

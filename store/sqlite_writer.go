@@ -1,0 +1,173 @@
+package store
+
+import (
+	"container/list"
+	"context"
+	"database/sql"
+	"errors"
+	gosync "sync"
+
+	"github.com/fieldsync/fieldsync/models"
+)
+
+// sqliteWriter is the one connection that writes a SQLite database, held for
+// the store's whole life and lent to one caller at a time.
+//
+// Holding it, rather than borrowing it from a database/sql pool per
+// transaction, is what makes prepared statements pay off: GORM's PrepareStmt
+// cache prepares a statement first met inside a transaction on that
+// transaction, and database/sql closes such statements at commit, so every
+// statement of every Update was parsed again (a quarter of a sync push's time
+// went to sqlite3_prepare). Statements prepared on a connection that is never
+// returned live as long as it does.
+type sqliteWriter struct {
+	db    *sql.DB
+	conn  *sql.Conn
+	sem   chan struct{} // one token: whoever holds it may use conn
+	stmts *stmtCache
+}
+
+func newSQLiteWriter(ctx context.Context, db *sql.DB) (*sqliteWriter, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w := &sqliteWriter{db: db, conn: conn, sem: make(chan struct{}, 1)}
+	w.stmts = &stmtCache{w: w, max: stmtCacheSize, ll: list.New(), m: map[string]*list.Element{}}
+	return w, nil
+}
+
+// acquire waits for the connection or for ctx to end.
+func (w *sqliteWriter) acquire(ctx context.Context) error {
+	select {
+	case w.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return &models.Error{Code: models.CodeUnavailable, Message: "request cancelled or timed out", Cause: ctx.Err()}
+	}
+}
+
+func (w *sqliteWriter) release() { <-w.sem }
+
+// tx runs fn between BEGIN IMMEDIATE and COMMIT; the caller holds the
+// connection. IMMEDIATE takes the write lock up front, so a transaction never
+// has to upgrade a read lock and fail with SQLITE_BUSY halfway (which only
+// another process could cause: in this one the token already serialises
+// writers).
+func (w *sqliteWriter) tx(ctx context.Context, fn func() error) (err error) {
+	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return dbErr(err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			// fn failed or panicked. The rollback must run even when ctx
+			// has ended (SQLite may already have rolled back an
+			// interrupted statement's transaction; that error is moot).
+			_, _ = w.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	if err := fn(); err != nil {
+		return err
+	}
+	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return dbErr(err)
+	}
+	done = true
+	return nil
+}
+
+func (w *sqliteWriter) close() error {
+	w.sem <- struct{}{} // wait for the current user; never released
+	w.stmts.closeAll()
+	return errors.Join(w.conn.Close(), w.db.Close())
+}
+
+// stmtCacheSize bounds the prepared statements kept. Batch sizes and IN-list
+// lengths make distinct statements, so the cache is an LRU rather than
+// unbounded.
+const stmtCacheSize = 256
+
+// stmtCache is the writer's gorm.ConnPool: it runs every statement on the
+// held connection through a prepared statement kept in an LRU. It is used
+// only by the holder of the connection token.
+type stmtCache struct {
+	w   *sqliteWriter
+	max int
+	mu  gosync.Mutex
+	ll  *list.List // front: most recently used *cachedStmt
+	m   map[string]*list.Element
+}
+
+type cachedStmt struct {
+	query string
+	stmt  *sql.Stmt
+}
+
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[query]; ok {
+		c.ll.MoveToFront(e)
+		return e.Value.(*cachedStmt).stmt, nil
+	}
+	stmt, err := c.w.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.m[query] = c.ll.PushFront(&cachedStmt{query: query, stmt: stmt})
+	for c.ll.Len() > c.max {
+		old := c.ll.Back()
+		cs := old.Value.(*cachedStmt)
+		c.ll.Remove(old)
+		delete(c.m, cs.query)
+		_ = cs.stmt.Close()
+	}
+	return stmt, nil
+}
+
+func (c *stmtCache) closeAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.m {
+		_ = e.Value.(*cachedStmt).stmt.Close()
+	}
+	c.m = map[string]*list.Element{}
+	c.ll.Init()
+}
+
+// PrepareContext implements gorm.ConnPool.
+func (c *stmtCache) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return c.w.conn.PrepareContext(ctx, query)
+}
+
+// ExecContext implements gorm.ConnPool.
+func (c *stmtCache) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	stmt, err := c.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return stmt.ExecContext(ctx, args...)
+}
+
+// QueryContext implements gorm.ConnPool.
+func (c *stmtCache) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	stmt, err := c.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return stmt.QueryContext(ctx, args...)
+}
+
+// QueryRowContext implements gorm.ConnPool.
+func (c *stmtCache) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	stmt, err := c.get(ctx, query)
+	if err != nil {
+		// Let database/sql report the same error through the Row.
+		return c.w.conn.QueryRowContext(ctx, query, args...)
+	}
+	return stmt.QueryRowContext(ctx, args...)
+}
+
+// GetDBConn lets gorm.DB.DB return the writer's pool.
+func (c *stmtCache) GetDBConn() (*sql.DB, error) { return c.w.db, nil }
