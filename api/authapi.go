@@ -98,7 +98,7 @@ func (a *API) me(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var acts []string
+	acts := []string{}
 	for _, act := range models.Actions {
 		for _, s := range append([]models.State{models.StateNew}, models.States...) {
 			if models.Allowed(s, actor.Role, act) {

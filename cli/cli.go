@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/fieldsync/fieldsync/auth"
@@ -163,7 +164,54 @@ func serve(ctx context.Context, args []string, env Env, demo bool) error {
 	if env.OnServer != nil {
 		env.OnServer(srv)
 	}
+	if srv.DemoInfo != nil {
+		go func() {
+			<-srv.Ready()
+			printDemo(env.Stdout, srv.Addr(), srv.DemoInfo)
+		}()
+	}
 	return srv.Run(ctx)
+}
+
+func printDemo(w io.Writer, addr string, info *server.DemoInfo) {
+	host := addr
+	if strings.HasPrefix(host, "[::]") || strings.HasPrefix(host, ":") {
+		host = "localhost" + host[strings.LastIndex(host, ":"):]
+	}
+	fmt.Fprintf(w, "\nfieldsync demo: 市中区 (370402), %d cases", info.Cases)
+	if !info.Loaded {
+		fmt.Fprint(w, " (database already had data; nothing loaded)")
+	}
+	fmt.Fprintf(w, "\nconsole and API: http://%s/   health: http://%s/healthz\n\n", host, host)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USERNAME\tPASSWORD\tROLE\tNAME")
+	for _, l := range info.Logins {
+		pw := l.Password
+		if pw == "" {
+			pw = "(device only)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.Username, pw, l.Role, l.Name)
+	}
+	tw.Flush()
+	if len(info.Devices) > 0 {
+		fmt.Fprintln(w, "\nenrolled demo tablets (bearer tokens):")
+		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		for _, d := range info.Devices {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", d.Name, d.Username, d.Token)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(w, "\ntry: curl -s -X POST http://%s/api/v1/auth/login -H 'Content-Type: application/json' -d '{\"username\":\"%s\",\"password\":\"%s\"}'\n\n",
+		host, firstClerk(info).Username, firstClerk(info).Password)
+}
+
+func firstClerk(info *server.DemoInfo) server.DemoLogin {
+	for _, l := range info.Logins {
+		if l.Role == string(models.RoleClerk) {
+			return l
+		}
+	}
+	return server.DemoLogin{}
 }
 
 func openStore(ctx context.Context, c common, log *slog.Logger) (*store.DB, error) {

@@ -101,7 +101,7 @@ type Server struct {
 	http     *http.Server
 	ready    chan struct{}
 	bgWG     gosync.WaitGroup
-	DemoInfo *struct{ Cases int }
+	DemoInfo *DemoInfo
 }
 
 // New opens the database, applies pending migrations, loads the demo data when
@@ -121,6 +121,21 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, Store: st, Hub: sync.NewHub(), ready: make(chan struct{})}
 	s.Engine = sync.New(sync.Config{Store: st, Ref: s.ref.Load, Now: cfg.Now, Hub: s.Hub, Logger: cfg.Logger})
+	if cfg.Demo {
+		info, err := LoadDemo(ctx, st, cfg.Now(), cfg.DemoSeed, cfg.Logger)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("demo data: %w", err)
+		}
+		if info.Loaded {
+			if err := SaveDemoDevices(cfg.DataDir, info.Devices); err != nil {
+				s.log.Warn("could not save demo device tokens", "err", err)
+			}
+		} else {
+			info.Devices = ReadDemoDevices(cfg.DataDir)
+		}
+		s.DemoInfo = info
+	}
 	if err := s.ReloadRef(ctx); err != nil {
 		st.Close()
 		return nil, err

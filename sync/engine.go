@@ -1046,7 +1046,12 @@ func (b *batch) resolve(cmd models.Command) (models.Outcome, error) {
 	h.Note = "conflict " + cf.ID.String() + " resolved: " + r.Take
 	h.Comment = cmd.Comment
 	b.history = append(b.history, h)
-	return models.Outcome{Status: models.OutcomeApplied, CaseID: c.ID, Version: c.Version, ConflictID: []uuid.UUID{cf.ID}}, nil
+	final := map[string]string{}
+	after := fieldValues(c)
+	for f := range set {
+		final[f] = after[f]
+	}
+	return models.Outcome{Status: models.OutcomeApplied, CaseID: c.ID, Version: c.Version, ConflictID: []uuid.UUID{cf.ID}, Final: final}, nil
 }
 
 // payload is the stored form of a command set aside for review.
