@@ -145,14 +145,25 @@ func (c *Client) Identity(ctx context.Context) (Identity, error) {
 	return id, nil
 }
 
+// Whoami asks the server who the device token belongs to, stores the answer
+// and returns it. An enrolment screen calls it to check the token.
+func (c *Client) Whoami(ctx context.Context) (Identity, error) {
+	if err := c.identifyAgain(ctx, true); err != nil {
+		return Identity{}, err
+	}
+	return c.Identity(ctx)
+}
+
 // identify asks the server who the token belongs to, once: the local view
 // needs the user's id and role to show pending actions as the server will
 // see them.
-func (c *Client) identify(ctx context.Context) error {
+func (c *Client) identify(ctx context.Context) error { return c.identifyAgain(ctx, false) }
+
+func (c *Client) identifyAgain(ctx context.Context, force bool) error {
 	if _, _, err := c.endpoint(); err != nil {
 		return err
 	}
-	if v, err := getMeta(ctx, c.db, metaUserID); err != nil || v != "" {
+	if v, err := getMeta(ctx, c.db, metaUserID); err != nil || (v != "" && !force) {
 		return err
 	}
 	var me meResponse
