@@ -60,6 +60,9 @@ const (
 	FlagThumbnailFailed = "thumbnail_failed"
 )
 
+// onVerifiedTimeout bounds one OnVerified call.
+const onVerifiedTimeout = time.Minute
+
 // ThumbnailJob is the models.Job kind of thumbnail work; its Key is the photo id.
 const ThumbnailJob = "thumbnail"
 
@@ -127,7 +130,51 @@ type Service struct {
 
 	nonces nonceStore
 	kick   chan struct{} // wakes a thumbnail worker when this process enqueued a job
-	bg     sync.WaitGroup
+	bg     inflight      // OnVerified calls still running
+}
+
+// inflight counts running background calls. Unlike a sync.WaitGroup it may
+// gain calls while someone waits, which happens when a request finishes
+// during shutdown.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed whenever n is 0
+}
+
+func (f *inflight) add() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == 0 {
+		f.idle = make(chan struct{})
+	}
+	f.n++
+}
+
+func (f *inflight) done() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n--
+	if f.n == 0 {
+		close(f.idle)
+	}
+}
+
+// wait returns when no call runs, or after timeout.
+func (f *inflight) wait(timeout time.Duration) {
+	f.mu.Lock()
+	if f.n == 0 {
+		f.mu.Unlock()
+		return
+	}
+	idle := f.idle
+	f.mu.Unlock()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+	}
 }
 
 // New checks cfg, fills its defaults and returns a Service. It creates the
@@ -213,7 +260,8 @@ func (s *Service) Tus() *TusHandler { return s.tus }
 // Run does the background work until ctx ends: it removes expired partial
 // uploads, finishes complete uploads whose processing was interrupted, and
 // makes thumbnails with Config.ThumbWorkers workers. It returns once every
-// worker and pending OnVerified call has stopped.
+// worker has stopped and the OnVerified calls still running have returned
+// (or had onVerifiedTimeout to do so).
 func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.tus.Run(ctx) })
@@ -222,7 +270,7 @@ func (s *Service) Run(ctx context.Context) {
 		wg.Go(func() { s.cleanTempLoop(ctx, fs) })
 	}
 	wg.Wait()
-	s.bg.Wait()
+	s.bg.wait(onVerifiedTimeout)
 }
 
 // cleanTempLoop removes blob temp files a crash left behind.
@@ -560,16 +608,16 @@ func (s *Service) notify(ctx context.Context, p models.PhotoRecord) {
 		return
 	}
 	done := make(chan struct{})
-	s.bg.Add(1)
+	s.bg.add()
 	go func() {
-		defer s.bg.Done()
+		defer s.bg.done()
 		defer close(done)
 		defer func() {
 			if r := recover(); r != nil {
 				s.log.Error("uploads: OnVerified panicked", "photo", p.ID, "panic", r)
 			}
 		}()
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), onVerifiedTimeout)
 		defer cancel()
 		s.cfg.OnVerified(cctx, p)
 	}()

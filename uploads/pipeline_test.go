@@ -338,3 +338,39 @@ func TestAcceptIsIdempotent(t *testing.T) {
 		t.Fatalf("foreign delivery: %v", err)
 	}
 }
+
+func TestServiceRun(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.ThumbWorkers = 2 })
+	srv := testServer(t, e.svc.TusHandler())
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { e.svc.Run(ctx); close(stopped) }()
+	f := e.fixture(noiseJPEG(t, 200, 150, 24, 90))
+	resp, body := uploadAll(t, newTusClient(t, srv.URL, "tok-a"), f.meta, f.data)
+	mustStatus(t, resp, body, http.StatusCreated)
+	waitFor(t, "thumbnails from Run", func() bool { p, _ := e.store.photo(f.meta.PhotoID); return p.ThumbSmall != "" })
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+}
+
+func TestInflightWait(t *testing.T) {
+	var f inflight
+	f.wait(time.Hour) // nothing running: returns at once
+	f.add()
+	start := time.Now()
+	f.wait(20 * time.Millisecond)
+	if time.Since(start) < 20*time.Millisecond {
+		t.Fatal("wait returned while a call ran")
+	}
+	go func() { time.Sleep(10 * time.Millisecond); f.add(); f.done(); f.done() }()
+	f.wait(10 * time.Second)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n != 0 {
+		t.Fatalf("wait returned with %d running", f.n)
+	}
+}

@@ -579,9 +579,9 @@ func (h *TusHandler) Run(ctx context.Context) {
 	}
 }
 
-// ExpireOlderThan removes partial uploads untouched for longer than age, and
-// the receipts (.done) of finished uploads older than age, and returns how
-// many partial uploads it removed. Complete uploads are never expired: they
+// ExpireOlderThan removes partial uploads untouched for longer than age,
+// orphaned upload files, and the receipts (.done) of finished uploads older
+// than age, and returns how many partial uploads it removed. Complete uploads are never expired: they
 // are evidence waiting to be processed (see FinishPending). An upload whose
 // lock is held is skipped.
 func (h *TusHandler) ExpireOlderThan(ctx context.Context, age time.Duration) (int, error) {
@@ -600,6 +600,13 @@ func (h *TusHandler) ExpireOlderThan(ctx context.Context, age time.Duration) (in
 		case strings.HasSuffix(name, ".done") || strings.HasSuffix(name, ".done.tmp"):
 			if fi, err := e.Info(); err == nil && fi.ModTime().Before(cutoff) {
 				_ = os.Remove(filepath.Join(h.cfg.Dir, name))
+			}
+		case validUploadID(name): // bytes whose .info a crash never wrote
+			if _, err := os.Stat(h.infoPath(name)); !errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if _, err := os.Stat(h.donePath(name)); errors.Is(err, fs.ErrNotExist) && olderThan(h.binPath(name), cutoff) {
+				_ = os.Remove(h.binPath(name))
 			}
 		case strings.HasSuffix(name, ".info"):
 			id := strings.TrimSuffix(name, ".info")

@@ -582,8 +582,17 @@ func TestTusExpireOlderThan(t *testing.T) {
 		}
 	}
 
+	// Bytes whose .info a crash never wrote.
+	orphan := filepath.Join(e.dir, "uploads", newUploadID())
+	if err := os.WriteFile(orphan, []byte("partial"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+
 	if n, err := tus.ExpireOlderThan(ctx, DefaultExpireAfter); err != nil || n != 1 {
 		t.Fatalf("expired %d (%v), want 1", n, err)
+	}
+	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
+		t.Fatal("orphaned upload bytes kept")
 	}
 	if h := a.head(staleLoc); h.StatusCode != http.StatusNotFound {
 		t.Fatalf("stale upload HEAD: %d", h.StatusCode)
