@@ -97,7 +97,7 @@ type Draft struct {
 // Stage and Type default from the operation (report/far for a new case).
 type PhotoInput struct {
 	Path       string
-	Stage      string // report, self_handle, report_done, check, verify, resubmit
+	Stage      string // report, self_handle, report_done or check
 	Type       models.PhotoType
 	CapturedAt *time.Time // device clock; the time of AddPhoto when nil
 	GPS        *models.PhotoGPS
@@ -257,8 +257,10 @@ func (c *Client) queue(ctx context.Context, tx *sql.Tx, cmd wireCommand) (int64,
 	return seq, setMetaInt(ctx, tx, metaNextSeq, seq+1)
 }
 
-// photoStages are the stages the server accepts for a photo.
-var photoStages = []string{"report", "self_handle", "report_done", "check", "verify", "resubmit"}
+// photoStages are the stages a photo may document. The sync engine also
+// takes verify and resubmit, but the upload endpoint takes only these, and a
+// photo whose bytes cannot be delivered is no evidence.
+var photoStages = []string{"report", "self_handle", "report_done", "check"}
 
 // captured is a photo copied into the client's directory.
 type captured struct {
@@ -502,7 +504,7 @@ func actionPhoto(a models.Action) (string, models.PhotoType) {
 	case models.ActionSelfHandle, models.ActionReportDone:
 		return string(a), models.PhotoAfter
 	case models.ActionVerify, models.ActionResubmit:
-		return string(a), models.PhotoReference
+		return "report", models.PhotoReference // more of the site, as reported
 	case models.ActionCheckPass, models.ActionCheckFail:
 		return "check", models.PhotoCheck
 	}
