@@ -554,6 +554,9 @@ func TestLocalRefusals(t *testing.T) {
 	if len(box) != 0 {
 		t.Fatalf("refused operations queued %d commands", len(box))
 	}
+	if st, err := os.Stat(db); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the store holding the device token is not private: %v %v", st.Mode(), err)
+	}
 	if left, _ := os.ReadDir(db + ".photos"); len(left) != 0 {
 		t.Fatalf("refused operations left %d photo copies behind", len(left))
 	}

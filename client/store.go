@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -104,6 +105,13 @@ type querier interface {
 
 // openDB opens (creating if needed) the SQLite file at path in WAL mode.
 func openDB(ctx context.Context, path string) (*sql.DB, error) {
+	// The file holds the device token: create it private, and SQLite gives
+	// its -wal and -shm files the same mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("client: local store %s: %w", path, err)
+	}
+	f.Close()
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", "5000")
