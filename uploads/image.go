@@ -14,8 +14,9 @@ import (
 	"github.com/fieldsync/fieldsync/models"
 )
 
-// ImageLimits bounds what InspectImage and MakeThumbnails accept. A zero or
-// negative field takes its default from DefaultImageLimits.
+// ImageLimits bounds what InspectImage accepts (MakeThumbnails applies the
+// default pixel limit). A zero or negative field takes its default from
+// DefaultImageLimits.
 type ImageLimits struct {
 	// MaxPixels is the most pixels (width × height) an image may declare. It
 	// is checked from the header alone, before anything is decoded, so that
@@ -352,7 +353,6 @@ func InspectImage(r io.ReaderAt, size int64, lim ImageLimits) (ImageInfo, error)
 	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
 		return ImageInfo{}, models.Errorf(models.CodeImageInvalid, "image is malformed: its header and data disagree on its size")
 	}
-	img = nil // let the pixels go before reading EXIF
 
 	info := ImageInfo{ContentType: contentTypeJPEG, Width: cfg.Width, Height: cfg.Height}
 	if kind == kindPNG {

@@ -75,7 +75,6 @@ func thumbnails(img image.Image, orientation int) (Thumbs, error) {
 	b := img.Bounds()
 	lw, lh := fitLong(b.Dx(), b.Dy(), thumbLargeSide)
 	large := downscale(img, lw, lh)
-	img = nil // the full image is garbage from here on
 	sw, sh := fitLong(lw, lh, thumbSmallSide)
 	small := downscale(large, sw, sh)
 
