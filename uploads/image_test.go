@@ -155,7 +155,7 @@ func (r *panicReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func TestDecodeFullRecoversPanic(t *testing.T) {
+func TestImageDecodeFullRecoversPanic(t *testing.T) {
 	img, err := decodeFull(kindJPEG, &panicReader{after: 0})
 	if img != nil || codeOf(err) != models.CodeImageInvalid {
 		t.Fatalf("decodeFull = %v, %v; want CodeImageInvalid", img, err)
@@ -188,7 +188,7 @@ func TestInspectImageReadFailureIsInternal(t *testing.T) {
 	}
 }
 
-func TestSniff(t *testing.T) {
+func TestImageSniff(t *testing.T) {
 	for _, tc := range []struct {
 		in   []byte
 		kind imageKind
@@ -250,7 +250,7 @@ func TestInspectImageScanLimit(t *testing.T) {
 	}
 }
 
-func TestScanLimiterAcrossReads(t *testing.T) {
+func TestImageScanLimiterAcrossReads(t *testing.T) {
 	in := bytes.Repeat([]byte{0x12, 0xFF, 0x00, 0xFF, 0xFF, 0xDA, 0xFF}, 10)
 	s := &scanLimiter{r: iotest.OneByteReader(bytes.NewReader(in))}
 	if _, err := io.Copy(io.Discard, s); err != nil {

@@ -336,7 +336,7 @@ func TestMakeThumbnailsPlainReader(t *testing.T) {
 
 // TestAreaWeights checks every output's weights sum to one exactly and stay
 // inside the source, for many scale factors.
-func TestAreaWeights(t *testing.T) {
+func TestThumbAreaWeights(t *testing.T) {
 	for _, n := range []int{1, 2, 3, 7, 100, 1280, 4000, 4001} {
 		for _, m := range []int{1, 2, 3, 320, 959, 1280} {
 			if m > n {
@@ -361,7 +361,7 @@ func TestAreaWeights(t *testing.T) {
 
 // TestResizePlaneMatchesReference compares the fixed-point resizer with a
 // direct float area average on random data: off by at most one level.
-func TestResizePlaneMatchesReference(t *testing.T) {
+func TestThumbResizePlaneMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range [][4]int{{4000, 3000, 1280, 960}, {17, 13, 5, 4}, {640, 480, 160, 120}, {100, 7, 33, 7}, {9, 9, 9, 9}, {1000, 3, 1, 1}} {
 		sw, sh, dw, dh := tc[0], tc[1], tc[2], tc[3]
@@ -395,7 +395,7 @@ func TestResizePlaneMatchesReference(t *testing.T) {
 
 // TestResizeYCbCrRatios resizes each chroma subsampling Go can decode and
 // checks the colours survive.
-func TestResizeYCbCrRatios(t *testing.T) {
+func TestThumbResizeYCbCrRatios(t *testing.T) {
 	for _, r := range []image.YCbCrSubsampleRatio{
 		image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420,
 		image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410,
