@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/fieldsync/fieldsync/geo"
 	"github.com/fieldsync/fieldsync/models"
 )
 
@@ -647,7 +647,7 @@ func evidenceFlags(c *models.Case, stage string, exif *models.EXIFInfo, now time
 	}
 	var flags []string
 	if c != nil && exif.Lat != nil && exif.Lon != nil && !(c.Location.Lat == 0 && c.Location.Lon == 0) {
-		if haversineMeters(*exif.Lat, *exif.Lon, c.Location.Lat, c.Location.Lon) > FarFromCaseMeters {
+		if geo.HaversineMeters(*exif.Lat, *exif.Lon, c.Location.Lat, c.Location.Lon) > FarFromCaseMeters {
 			flags = append(flags, FlagFarFromCase)
 		}
 	}
@@ -684,14 +684,4 @@ func mergeFlags(lists ...[]string) []string {
 		}
 	}
 	return out
-}
-
-// haversineMeters is the great-circle distance between two WGS84 points.
-func haversineMeters(lat1, lon1, lat2, lon2 float64) float64 {
-	const earthRadius = 6371008.8 // mean radius, metres
-	rad := math.Pi / 180
-	dLat := (lat2 - lat1) * rad
-	dLon := (lon2 - lon1) * rad
-	a := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)
-	return 2 * earthRadius * math.Asin(math.Sqrt(min(1, a)))
 }

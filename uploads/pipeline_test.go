@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -16,21 +15,6 @@ import (
 
 	"github.com/fieldsync/fieldsync/models"
 )
-
-func TestHaversineMeters(t *testing.T) {
-	for _, tc := range []struct {
-		lat1, lon1, lat2, lon2, want, tol float64
-	}{
-		{0, 0, 0, 1, 111195, 1},                      // one degree of the equator
-		{36.6512, 117.1201, 36.6512, 117.1201, 0, 0}, // same point
-		{36.6512, 117.1201, 36.6530, 117.1201, 200, 1},
-		{-33.8688, 151.2093, 51.5074, -0.1278, 16_993_000, 20_000}, // Sydney–London
-	} {
-		if got := haversineMeters(tc.lat1, tc.lon1, tc.lat2, tc.lon2); math.Abs(got-tc.want) > tc.tol {
-			t.Errorf("haversine(%v,%v,%v,%v) = %.1f, want %.1f±%v", tc.lat1, tc.lon1, tc.lat2, tc.lon2, got, tc.want, tc.tol)
-		}
-	}
-}
 
 func TestEvidenceFlags(t *testing.T) {
 	created := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
