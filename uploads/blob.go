@@ -79,8 +79,8 @@ type FSBlobStore struct {
 	root string
 }
 
-// blobFileMode is read-only: the bytes are evidence.
-const blobFileMode = 0o444
+// blobFileMode is read-only, for the server's user and group: the bytes are evidence.
+const blobFileMode = 0o440
 
 // NewFSBlobStore opens (creating it when missing) a blob store rooted at dir.
 func NewFSBlobStore(dir string) (*FSBlobStore, error) {

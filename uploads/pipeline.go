@@ -74,7 +74,7 @@ var PhotoStages = []string{"report", "self_handle", "report_done", "check"}
 // absorbs the rare exception.
 var chinaZone = time.FixedZone("CST", 8*3600)
 
-// Config configures a Service. Store, Jobs and DataDir are required.
+// Config configures a Service. DataDir, Store, Jobs and Authenticate are required.
 type Config struct {
 	// DataDir holds partial uploads (DataDir/uploads) and, unless Blobs and
 	// Thumbs are given, originals (DataDir/blobs) and thumbnails (DataDir/thumbs).

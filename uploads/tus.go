@@ -252,7 +252,12 @@ func (h *TusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch method {
-	case http.MethodHead, http.MethodPatch, http.MethodDelete:
+	case http.MethodHead:
+	case http.MethodPatch, http.MethodDelete:
+		if r.Header.Get("Tus-Resumable") != "1.0.0" {
+			h.tus.ServeHTTP(w, r2) // tusd answers 412
+			return
+		}
 	default:
 		h.tus.ServeHTTP(w, r2) // tusd answers 405
 		return
