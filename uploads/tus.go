@@ -226,6 +226,9 @@ func (h *TusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	actor, err := h.cfg.Authenticate(r)
+	if err == nil && actor.UserID == uuid.Nil {
+		err = models.Errorf(models.CodeUnauthenticated, "authentication required")
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
