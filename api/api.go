@@ -114,6 +114,7 @@ func New(d Deps) *API {
 	}
 	e := echo.New()
 	e.HTTPErrorHandler = a.errorHandler
+	e.JSONSerializer = fastJSON{}
 	a.e = e
 	a.routes()
 	return a

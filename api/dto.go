@@ -300,7 +300,10 @@ type DraftDTO struct {
 	Quantity    *float64    `json:"quantity,omitempty"`
 	Source      string      `json:"source,omitempty"`
 	Photos      []uuid.UUID `json:"photos,omitempty"`
-	LinkedCase  *uuid.UUID  `json:"linked_case,omitempty"`
+	// PhotoRecords carries the metadata of the report's photos inline, so a
+	// report is one command; each counts as an add_photo just before it.
+	PhotoRecords []PhotoInDTO `json:"photo_records,omitempty"`
+	LinkedCase   *uuid.UUID   `json:"linked_case,omitempty"`
 }
 
 // PhotoInDTO is the metadata an add_photo command carries.
@@ -355,19 +358,23 @@ func (d CommandDTO) model(conv coordConverter) models.Command {
 		cmd.Params = d.Params.model()
 	}
 	if p := d.Photo; p != nil {
-		rec := &models.PhotoRecord{ID: p.ID, CaseID: p.CaseID, Stage: p.Stage, Type: models.PhotoType(p.Type),
-			SHA256: p.SHA256, Size: p.Size, CapturedAt: p.CapturedAt, AppVersion: p.AppVersion}
-		if g := p.GPS; g != nil {
-			lat, lon := conv(g.CoordSys, g.Lat, g.Lon)
-			rec.GPS = &models.PhotoGPS{Lat: lat, Lon: lon, Accuracy: g.Accuracy, Altitude: g.Altitude, Bearing: g.Bearing,
-				Source: g.Source, Mock: g.Mock, CoordSys: g.CoordSys}
-		}
-		cmd.Photo = rec
+		cmd.Photo = p.model(conv)
 	}
 	if r := d.Resolve; r != nil {
 		cmd.Resolve = &models.Resolution{ConflictID: r.ConflictID, Take: r.Take, Value: r.Value}
 	}
 	return cmd
+}
+
+func (p PhotoInDTO) model(conv coordConverter) *models.PhotoRecord {
+	rec := &models.PhotoRecord{ID: p.ID, CaseID: p.CaseID, Stage: p.Stage, Type: models.PhotoType(p.Type),
+		SHA256: p.SHA256, Size: p.Size, CapturedAt: p.CapturedAt, AppVersion: p.AppVersion}
+	if g := p.GPS; g != nil {
+		lat, lon := conv(g.CoordSys, g.Lat, g.Lon)
+		rec.GPS = &models.PhotoGPS{Lat: lat, Lon: lon, Accuracy: g.Accuracy, Altitude: g.Altitude, Bearing: g.Bearing,
+			Source: g.Source, Mock: g.Mock, CoordSys: g.CoordSys}
+	}
+	return rec
 }
 
 func (d DraftDTO) model(conv coordConverter) *models.CaseDraft {
@@ -377,6 +384,9 @@ func (d DraftDTO) model(conv coordConverter) *models.CaseDraft {
 		Party:    d.Party, Quantity: d.Quantity, Source: models.Source(d.Source), Photos: d.Photos, Submit: true}
 	if d.LinkedCase != nil {
 		m.LinkedCase = *d.LinkedCase
+	}
+	for _, p := range d.PhotoRecords {
+		m.PhotoRecords = append(m.PhotoRecords, *p.model(conv))
 	}
 	return m
 }

@@ -51,8 +51,11 @@ type CaseDraft struct {
 	Quantity    *float64
 	Source      Source
 	Photos      []uuid.UUID // photos named for the submit guard
-	Submit      bool        // create and submit at once (devices always do)
-	LinkedCase  uuid.UUID
+	// PhotoRecords are photo metadata sent inside the create_case, as if each
+	// were an add_photo command just before it: one command per report.
+	PhotoRecords []PhotoRecord
+	Submit       bool // create and submit at once (devices always do)
+	LinkedCase   uuid.UUID
 }
 
 // EditableFields are the descriptive fields an edit_fields command may change.

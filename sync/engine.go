@@ -328,6 +328,7 @@ type batch struct {
 	byCase   map[uuid.UUID][]uuid.UUID         // photo ids per case
 	loadedPh map[uuid.UUID]bool                // cases whose photos were read
 	orphan   map[uuid.UUID]bool                // add_photo commands whose case did not exist yet
+	isNew    map[uuid.UUID]bool                // photos in newPhotos
 
 	history   []models.HistoryEntry
 	comments  []models.Comment
@@ -340,7 +341,7 @@ func (e *Engine) newBatch(ctx context.Context, tx models.Tx, actor models.Actor,
 	ref := e.cfg.Ref()
 	return &batch{e: e, ctx: ctx, tx: tx, actor: actor, now: now, offset: offset, ref: ref,
 		cases: map[uuid.UUID]*models.Case{}, prev: map[uuid.UUID]*models.Case{}, touched: map[uuid.UUID]bool{},
-		photos: map[uuid.UUID]*models.PhotoRecord{}, byCase: map[uuid.UUID][]uuid.UUID{}, loadedPh: map[uuid.UUID]bool{}, orphan: map[uuid.UUID]bool{}}
+		photos: map[uuid.UUID]*models.PhotoRecord{}, byCase: map[uuid.UUID][]uuid.UUID{}, loadedPh: map[uuid.UUID]bool{}, orphan: map[uuid.UUID]bool{}, isNew: map[uuid.UUID]bool{}}
 }
 
 // load reads every case and photo the commands name, in one query each.
@@ -356,6 +357,9 @@ func (b *batch) load(cmds []models.Command) error {
 		photoIDs = append(photoIDs, c.Params.Photos...)
 		if c.Create != nil {
 			photoIDs = append(photoIDs, c.Create.Photos...)
+			for _, p := range c.Create.PhotoRecords {
+				photoIDs = append(photoIDs, p.ID)
+			}
 		}
 	}
 	if len(ids) > 0 {
@@ -574,15 +578,25 @@ func (b *batch) createCase(cmd models.Command) (models.Outcome, error) {
 		Party: d.Party, Quantity: d.Quantity, ReporterID: b.actor.UserID, ReporterRole: b.actor.Role,
 		DeviceID: b.actor.DeviceID, CreatedAt: b.now, LinkedCase: d.LinkedCase, ClientCreatedAt: cmd.ClientTime.UTC()}
 	b.place(c)
+	named := slices.Clone(d.Photos)
+	for i := range d.PhotoRecords {
+		p := d.PhotoRecords[i]
+		if _, _, err := b.recordPhoto(models.Command{ID: cmd.ID, CaseID: c.ID}, &p); err != nil {
+			return models.Outcome{}, err
+		}
+		if !slices.Contains(named, p.ID) {
+			named = append(named, p.ID)
+		}
+	}
 	if b.actor.FromDevice() {
 		c.Source = models.SourceDevice
-		ev, err := b.evidence(c, d.Photos)
+		ev, err := b.evidence(c, named)
 		if err != nil {
 			return models.Outcome{}, err
 		}
 		// models.Apply guards submit on the case it is given: run it on the draft.
 		if _, err := models.Apply(models.Transition{Case: withState(c, models.StateNew), Actor: b.actor,
-			Action: models.ActionSubmit, Params: models.ActionParams{Photos: d.Photos}, Evidence: ev, Now: b.now}); err != nil {
+			Action: models.ActionSubmit, Params: models.ActionParams{Photos: named}, Evidence: ev, Now: b.now}); err != nil {
 			return models.Outcome{}, err
 		}
 	} else {
@@ -879,42 +893,61 @@ func (b *batch) addComment(cmd models.Command) (models.Outcome, error) {
 var photoStages = []string{"report", "self_handle", "report_done", "check", "verify", "resubmit"}
 
 func (b *batch) addPhoto(cmd models.Command) (models.Outcome, error) {
-	p := cmd.Photo
+	c, pendingCreate, err := b.recordPhoto(cmd, cmd.Photo)
+	if err != nil {
+		return models.Outcome{}, err
+	}
+	if pendingCreate {
+		b.orphan[cmd.ID] = true
+		return models.Outcome{Status: models.OutcomeApplied, CaseID: cmd.Photo.CaseID}, nil
+	}
+	b.touch(c)
+	h := b.entry(c, models.HistoryPhoto, cmd)
+	h.Note = string(cmd.Photo.Type) + " photo " + cmd.Photo.ID.String() + " (" + b.photos[cmd.Photo.ID].Stage + ")"
+	b.history = append(b.history, h)
+	return models.Outcome{Status: models.OutcomeApplied, CaseID: c.ID, Version: c.Version}, nil
+}
+
+// recordPhoto validates photo metadata and records it for the case the
+// command names. It returns the case, or pendingCreate when the case does not
+// exist yet (its create_case may follow in the batch).
+func (b *batch) recordPhoto(cmd models.Command, p *models.PhotoRecord) (c *models.Case, pendingCreate bool, err error) {
 	if p == nil || p.ID == uuid.Nil {
-		return models.Outcome{}, models.Errorf(models.CodeInvalidInput, "add_photo carries no photo id").WithField("photo.id")
+		return nil, false, models.Errorf(models.CodeInvalidInput, "add_photo carries no photo id").WithField("photo.id")
 	}
-	if cmd.CaseID == uuid.Nil {
-		cmd.CaseID = p.CaseID
+	caseID := cmd.CaseID
+	if caseID == uuid.Nil {
+		caseID = p.CaseID
 	}
-	if p.CaseID != uuid.Nil && p.CaseID != cmd.CaseID {
-		return models.Outcome{}, models.Errorf(models.CodeInvalidInput, "photo.case_id and case_id differ").WithField("photo.case_id")
+	if p.CaseID != uuid.Nil && p.CaseID != caseID {
+		return nil, false, models.Errorf(models.CodeInvalidInput, "photo.case_id and case_id differ").WithField("photo.case_id")
 	}
 	if !slices.Contains(models.PhotoTypes, p.Type) {
-		return models.Outcome{}, models.Errorf(models.CodeInvalidInput, "unknown photo type %q", p.Type).WithField("photo.type")
+		return nil, false, models.Errorf(models.CodeInvalidInput, "unknown photo type %q", p.Type).WithField("photo.type")
 	}
 	if !slices.Contains(photoStages, p.Stage) {
-		return models.Outcome{}, models.Errorf(models.CodeInvalidInput, "unknown photo stage %q", p.Stage).WithField("photo.stage")
+		return nil, false, models.Errorf(models.CodeInvalidInput, "unknown photo stage %q", p.Stage).WithField("photo.stage")
 	}
 	if !validSHA256(p.SHA256) {
-		return models.Outcome{}, models.Errorf(models.CodeInvalidInput, "sha256 must be 64 lowercase hex digits").WithField("photo.sha256")
+		return nil, false, models.Errorf(models.CodeInvalidInput, "sha256 must be 64 lowercase hex digits").WithField("photo.sha256")
 	}
 	if p.GPS != nil {
 		if err := (models.Location{Lat: p.GPS.Lat, Lon: p.GPS.Lon, Accuracy: p.GPS.Accuracy}).Validate(); err != nil {
-			return models.Outcome{}, err
+			return nil, false, err
 		}
 	}
-	c := b.cases[cmd.CaseID]
+	c = b.cases[caseID]
 	// A photo may arrive in the same batch as, and before, the create_case that
 	// names it: the device shoots first and files the report after.
-	pendingCreate := c == nil
+	pendingCreate = c == nil
 	if c != nil && (c.Deleted || !b.actor.Scope.Covers(c)) {
-		return models.Outcome{}, models.Errorf(models.CodeNotFound, "case not found")
+		return nil, false, models.Errorf(models.CodeNotFound, "case not found")
 	}
 	rec := *p
-	rec.CaseID = cmd.CaseID
+	rec.CaseID = caseID
 	if old := b.photos[p.ID]; old != nil {
 		if old.CaseID != rec.CaseID || old.SHA256 != rec.SHA256 {
-			return models.Outcome{}, models.Errorf(models.CodeAlreadyExists, "photo %s is already recorded with other content", p.ID)
+			return nil, false, models.Errorf(models.CodeAlreadyExists, "photo %s is already recorded with other content", p.ID)
 		}
 		// Already known (uploaded first): keep what the server verified.
 		merged := *old
@@ -925,21 +958,15 @@ func (b *batch) addPhoto(cmd models.Command) (models.Outcome, error) {
 		rec.UploaderID, rec.DeviceID, rec.CreatedAt = b.actor.UserID, b.actor.DeviceID, b.now
 	}
 	b.photos[rec.ID] = &rec
-	if !slices.Contains(b.newPhotos, rec.ID) {
+	if !b.isNew[rec.ID] {
+		b.isNew[rec.ID] = true
 		b.newPhotos = append(b.newPhotos, rec.ID)
 	}
 	if !slices.Contains(b.byCase[rec.CaseID], rec.ID) {
 		b.byCase[rec.CaseID] = append(b.byCase[rec.CaseID], rec.ID)
 	}
-	if pendingCreate {
-		b.orphan[cmd.ID] = true
-		return models.Outcome{Status: models.OutcomeApplied, CaseID: rec.CaseID}, nil
-	}
-	b.touch(c)
-	h := b.entry(c, models.HistoryPhoto, cmd)
-	h.Note = string(rec.Type) + " photo " + rec.ID.String() + " (" + rec.Stage + ")"
-	b.history = append(b.history, h)
-	return models.Outcome{Status: models.OutcomeApplied, CaseID: c.ID, Version: c.Version}, nil
+	p.CaseID = caseID
+	return c, pendingCreate, nil
 }
 
 func validSHA256(s string) bool {

@@ -1,0 +1,48 @@
+// Command fieldsync-bench measures the sync path end to end (push, pull, an
+// empty tablet's first sync, pull cost against log size) and, with --peer,
+// runs the pouchdb peer right after and prints the ratios.
+//
+//	go run ./cmd/fieldsync-bench --peer ../shared/peers/pouchdb/run.sh
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/fieldsync/fieldsync/cli"
+	"github.com/fieldsync/fieldsync/internal/bench"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if args := os.Getenv(bench.ChildEnv); args != "" {
+		// Re-run as the server under test; stop when the parent closes stdin.
+		ctx, cancel := context.WithCancel(ctx)
+		go func() { b := make([]byte, 1); os.Stdin.Read(b); cancel() }()
+		os.Exit(cli.Main(ctx, strings.Split(args, "\x1f"), cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
+	}
+	var o bench.Options
+	flag.IntVar(&o.N, "n", 10000, "cases pushed by one client and pulled back")
+	flag.IntVar(&o.Clients, "clients", 8, "concurrent pushers")
+	flag.IntVar(&o.PerClient, "per-client", 2000, "cases per concurrent pusher")
+	flag.IntVar(&o.Runs, "runs", 3, "measured runs (after one warm-up)")
+	flag.StringVar(&o.Peer, "peer", "", "path to the peer's run.sh (../shared/peers/pouchdb/run.sh)")
+	flag.IntVar(&o.Large, "large", 1000000, "change-log size for the pull-cost comparison (0 skips it)")
+	flag.IntVar(&o.Small, "small", 10000, "small change-log size for the pull-cost comparison")
+	flag.Parse()
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	o.Self = self
+	if err := bench.Run(ctx, o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "fieldsync-bench:", err)
+		os.Exit(1)
+	}
+}
