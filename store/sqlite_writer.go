@@ -24,7 +24,10 @@ type sqliteWriter struct {
 	db    *sql.DB
 	conn  *sql.Conn
 	sem   chan struct{} // one token: whoever holds it may use conn
+	shut  chan struct{} // closed by close, which keeps the token for good
 	stmts *stmtCache
+	once  gosync.Once
+	err   error // of close
 }
 
 func newSQLiteWriter(ctx context.Context, db *sql.DB) (*sqliteWriter, error) {
@@ -32,20 +35,24 @@ func newSQLiteWriter(ctx context.Context, db *sql.DB) (*sqliteWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &sqliteWriter{db: db, conn: conn, sem: make(chan struct{}, 1)}
+	w := &sqliteWriter{db: db, conn: conn, sem: make(chan struct{}, 1), shut: make(chan struct{})}
 	w.stmts = &stmtCache{w: w, max: stmtCacheSize, ll: list.New(), m: map[string]*list.Element{}}
 	return w, nil
 }
 
-// acquire waits for the connection or for ctx to end.
+// acquire waits for the connection, for ctx to end or for the store to close.
 func (w *sqliteWriter) acquire(ctx context.Context) error {
 	select {
 	case w.sem <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return &models.Error{Code: models.CodeUnavailable, Message: "request cancelled or timed out", Cause: ctx.Err()}
+	case <-w.shut:
+		return &models.Error{Code: models.CodeUnavailable, Message: "the database is closed", Cause: errStoreClosed}
 	}
 }
+
+var errStoreClosed = errors.New("store: closed")
 
 func (w *sqliteWriter) release() { <-w.sem }
 
@@ -77,10 +84,16 @@ func (w *sqliteWriter) tx(ctx context.Context, fn func() error) (err error) {
 	return nil
 }
 
+// close waits for the current user of the connection, then closes it. Later
+// callers get an error instead of waiting; closing again does nothing.
 func (w *sqliteWriter) close() error {
-	w.sem <- struct{}{} // wait for the current user; never released
-	w.stmts.closeAll()
-	return errors.Join(w.conn.Close(), w.db.Close())
+	w.once.Do(func() {
+		w.sem <- struct{}{} // never released
+		close(w.shut)
+		w.stmts.closeAll()
+		w.err = errors.Join(w.conn.Close(), w.db.Close())
+	})
+	return w.err
 }
 
 // stmtCacheSize bounds the prepared statements kept. Batch sizes and IN-list

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -157,6 +158,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		rq.Set("_busy_timeout", fmt.Sprint(sqliteBusyMillis))
 		rq.Set("_query_only", "1")
 		rq.Set("_txlock", "deferred")
+		rq.Set("_cache_size", "-16384")
 		r, err := gorm.Open(sqlite.Open(path+"?"+rq.Encode()), gcfg())
 		if err != nil {
 			_ = sw.close()
@@ -188,6 +190,9 @@ func sqlitePath(cfg Config) (string, url.Values, error) {
 		dir := cfg.DataDir
 		if dir == "" {
 			dir = "."
+		}
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return "", nil, openErr(err)
 		}
 		dsn = filepath.Join(dir, sqliteFile)
 	}
@@ -260,8 +265,9 @@ func (d *DB) Close() error {
 
 // Update runs fn in one read-write transaction. On SQLite it is BEGIN
 // IMMEDIATE on the single writer connection, so Updates run one at a time and
-// never deadlock; do not call Update (or another write method) from inside fn
-// there, since the connection is taken. On PostgreSQL it is READ COMMITTED:
+// never deadlock; fn must not call Update or another write method of the
+// store (use tx), since it holds that connection and the call would wait for
+// it forever. On PostgreSQL it is READ COMMITTED:
 // rows read through CasesByID and LockDevice are locked FOR UPDATE, and the
 // change counter row is locked by PutCases until commit. To avoid lock-order
 // deadlocks between concurrent Updates, lock the device and the cases first

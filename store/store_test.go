@@ -98,7 +98,8 @@ func TestOpenDSN(t *testing.T) {
 	}
 	ctx := context.Background()
 	dir := t.TempDir()
-	// DataDir only: fieldsync.db in it.
+	// DataDir only: fieldsync.db in it, the directory made if need be.
+	dir = filepath.Join(dir, "new", "data")
 	db, err := store.Open(ctx, store.Config{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +131,28 @@ func TestOpenDSN(t *testing.T) {
 	}
 	if _, err := store.Open(ctx, store.Config{DSN: "file::memory:"}); models.ErrorCode(err) != models.CodeInvalidInput {
 		t.Errorf("in-memory SQLite: %v, want invalid_input", err)
+	}
+}
+
+// TestClosed checks that a closed store refuses writes instead of hanging.
+func TestClosed(t *testing.T) {
+	db := openSQLite(t)
+	ctx := context.Background()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- db.CreateUser(ctx, models.User{ID: uuid.New(), Username: "late"}) }()
+	select {
+	case err := <-done:
+		if models.ErrorCode(err) != models.CodeUnavailable {
+			t.Errorf("write after Close: %v, want unavailable", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("write after Close hangs")
 	}
 }
 
