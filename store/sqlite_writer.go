@@ -35,6 +35,14 @@ func newSQLiteWriter(ctx context.Context, db *sql.DB) (*sqliteWriter, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Sorts of small results stay in memory, and the database file is read
+	// through a mapping instead of a read call per page.
+	for _, p := range []string{"PRAGMA temp_store = MEMORY", "PRAGMA mmap_size = 268435456"} {
+		if _, err := conn.ExecContext(ctx, p); err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+	}
 	w := &sqliteWriter{db: db, conn: conn, sem: make(chan struct{}, 1), shut: make(chan struct{})}
 	w.stmts = &stmtCache{w: w, max: stmtCacheSize, ll: list.New(), m: map[string]*list.Element{}}
 	return w, nil
