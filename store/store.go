@@ -77,8 +77,9 @@ const (
 // Open connects to the database cfg names and checks it answers. It does not
 // migrate: call Migrate.
 //
-// On SQLite it opens two pools on one file. The writer pool has exactly one
-// connection and starts its transactions with BEGIN IMMEDIATE, so a writer
+// On SQLite it opens two pools on one file. The writer is exactly one
+// connection, held for the store's life and lent to one caller at a time (see
+// sqliteWriter); its transactions start with BEGIN IMMEDIATE, so a writer
 // takes the write lock before it reads anything and two Updates can never
 // deadlock upgrading read locks. The reader pool has several query-only
 // connections with deferred transactions; in WAL mode they read the last
@@ -100,6 +101,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	d := &DB{log: log}
 	if IsPostgres(cfg.DSN) {
 		d.pg = true
+		// pgx already prepares each statement once per connection and
+		// caches it. GORM's PrepareStmt would add a server round trip per
+		// statement inside transactions: it prepares those on the
+		// transaction, and they are dropped at commit.
 		pcfg := gcfg()
 		pcfg.PrepareStmt = false
 		g, err := gorm.Open(postgres.Open(cfg.DSN), pcfg)
