@@ -57,12 +57,27 @@ type Deps struct {
 	Console fs.FS
 }
 
-// PhotoServer serves evidence bytes to callers whose scope covers the case.
+// PhotoServer serves evidence bytes to callers whose scope covers the case,
+// and attaches bytes the server already holds to a device that proves it has
+// them.
 type PhotoServer interface {
 	// OpenOriginal opens a photo's original for actor, or ErrNotFound.
 	OpenOriginal(ctx context.Context, actor models.Actor, photoID uuid.UUID) (ReadSeekCloser, models.PhotoRecord, error)
-	// OpenThumb opens a thumbnail by its content hash, or ErrNotFound.
-	OpenThumb(ctx context.Context, actor models.Actor, hash string) (ReadSeekCloser, error)
+	// OpenThumbnail opens a photo's small or large thumbnail, or ErrNotFound
+	// while it is not made yet.
+	OpenThumbnail(ctx context.Context, actor models.Actor, photoID uuid.UUID, large bool) (ReadSeekCloser, string, error)
+	// Challenge returns a nonce for proving possession of a photo's bytes.
+	Challenge(ctx context.Context, actor models.Actor, meta PhotoMeta) (string, error)
+	// Prove attaches the bytes the server holds when proof = hex(SHA-256(nonce || bytes)).
+	Prove(ctx context.Context, actor models.Actor, meta PhotoMeta, nonce, proof string) (models.PhotoRecord, error)
+}
+
+// PhotoMeta names a photo to attach: what a tus upload's metadata carries.
+type PhotoMeta struct {
+	PhotoID, CaseID uuid.UUID
+	Stage           string
+	Type            models.PhotoType
+	SHA256          string
 }
 
 // ReadSeekCloser is an open blob.
@@ -173,7 +188,9 @@ func (a *API) routes() {
 
 	if a.d.Photos != nil {
 		api.GET("/photos/:id/original", a.photoOriginal)
-		api.GET("/thumbnails/:hash", a.thumbnail)
+		api.GET("/photos/:id/thumbnail", a.thumbnail)
+		api.POST("/photos/:id/challenge", a.photoChallenge)
+		api.POST("/photos/:id/prove", a.photoProve)
 		api.POST("/thumbnails/batch", a.thumbnailBatch)
 	}
 	if a.d.Console != nil {

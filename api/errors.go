@@ -38,7 +38,7 @@ var statusOf = map[models.Code]int{
 	models.CodeEvidenceMissing:    http.StatusUnprocessableEntity,
 	models.CodeHashMismatch:       http.StatusUnprocessableEntity,
 	models.CodeImageInvalid:       http.StatusUnprocessableEntity,
-	models.CodeImageTooLarge:      http.StatusUnprocessableEntity,
+	models.CodeImageTooLarge:      http.StatusRequestEntityTooLarge,
 	models.CodeUnsupportedImage:   http.StatusUnsupportedMediaType,
 	models.CodeUploadTooLarge:     http.StatusRequestEntityTooLarge,
 	models.CodeProofRequired:      http.StatusForbidden,

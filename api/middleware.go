@@ -363,3 +363,29 @@ func joinRoles(roles []models.Role) string {
 	}
 	return strings.Join(s, " or ")
 }
+
+// AuthenticateRequest resolves the caller of a request that does not pass
+// through the API's middleware (the tus upload handler): a bearer token, or
+// the console cookie with its CSRF header on unsafe methods.
+func (a *API) AuthenticateRequest(r *http.Request) (models.Actor, error) {
+	ctx := r.Context()
+	if h := r.Header.Get("Authorization"); h != "" {
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || tok == "" {
+			return models.Actor{}, models.Errorf(models.CodeInvalidToken, "the Authorization header must be Bearer <token>")
+		}
+		actor, _, err := a.resolveToken(ctx, strings.TrimSpace(tok))
+		return actor, err
+	}
+	if ck, err := r.Cookie(cookieName); err == nil && ck.Value != "" {
+		s, actor, err := a.resolveSession(ctx, ck.Value)
+		if err != nil {
+			return models.Actor{}, err
+		}
+		if !safeMethod(r.Method) && r.Header.Get(csrfHeader) != s.CSRFToken {
+			return models.Actor{}, models.Errorf(models.CodeCSRF, "missing or wrong %s header", csrfHeader)
+		}
+		return actor, nil
+	}
+	return models.Actor{}, models.Errorf(models.CodeUnauthenticated, "authentication required")
+}

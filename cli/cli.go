@@ -153,6 +153,7 @@ func serve(ctx context.Context, args []string, env Env, demo bool) error {
 	addr := fs.String("addr", envOr(env, "ADDR", ":8080"), "listen address")
 	demoFlag := fs.Bool("demo", demo || envBool(env, "DEMO"), "load the demo district into an empty database and print its logins")
 	secure := fs.Bool("secure-cookies", envBool(env, "SECURE_COOKIES"), "mark the console cookie Secure (when served over TLS)")
+	assume := fs.Bool("unsafe-assume-evidence", false, "count photos as arrived without their bytes (benchmarks only; never in production)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -174,7 +175,7 @@ func serve(ctx context.Context, args []string, env Env, demo bool) error {
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
-	cfg := server.Config{Addr: *addr, DataDir: c.dataDir, DSN: c.dsn, Demo: *demoFlag, Logger: log, SecureCookies: *secure,
+	cfg := server.Config{Addr: *addr, DataDir: c.dataDir, DSN: c.dsn, Demo: *demoFlag, Logger: log, SecureCookies: *secure, AssumeEvidence: *assume,
 		Console: consoleFS()}
 	srv, err := server.New(ctx, cfg)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/store"
 	"github.com/fieldsync/fieldsync/sync"
+	"github.com/fieldsync/fieldsync/uploads"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -55,6 +56,10 @@ type Config struct {
 	Now func() time.Time
 	// Console serves the clerk console at /; nil for none.
 	Console fs.FS
+	// AssumeEvidence counts photos as arrived without their bytes, so nothing
+	// waits for evidence. Never in production: it exists for benchmarks and
+	// tests whose photos are placeholders.
+	AssumeEvidence bool
 }
 
 func (c *Config) defaults() {
@@ -95,6 +100,7 @@ type Server struct {
 	Engine *sync.Engine
 	Hub    *sync.Hub
 	API    *api.API
+	Photos *uploads.Service
 
 	ref      atomic.Pointer[sync.Reference]
 	ln       net.Listener
@@ -120,7 +126,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, Store: st, Hub: sync.NewHub(), ready: make(chan struct{})}
-	s.Engine = sync.New(sync.Config{Store: st, Ref: s.ref.Load, Now: cfg.Now, Hub: s.Hub, Logger: cfg.Logger})
+	s.Engine = sync.New(sync.Config{Store: st, Ref: s.ref.Load, Now: cfg.Now, Hub: s.Hub, Logger: cfg.Logger,
+		Jobs: st, AssumeEvidence: cfg.AssumeEvidence})
 	if cfg.Demo {
 		info, err := LoadDemo(ctx, st, cfg.Now(), cfg.DemoSeed, cfg.Logger)
 		if err != nil {
@@ -140,6 +147,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	var apiRef *api.API
+	photos, err := uploads.New(uploads.Config{DataDir: cfg.DataDir, Store: st, Jobs: st,
+		Authenticate:  func(r *http.Request) (models.Actor, error) { return apiRef.AuthenticateRequest(r) },
+		OnVerified:    s.Engine.EvidenceArrived,
+		MaxUploadSize: cfg.MaxUploadSize, ThumbWorkers: cfg.ThumbWorkers, Logger: cfg.Logger, Now: cfg.Now})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("evidence store: %w", err)
+	}
+	s.Photos = photos
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.API = api.New(api.Deps{
@@ -150,7 +167,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			}
 		},
 		Convert: toWGS84, SecureCookies: cfg.SecureCookies, Console: cfg.Console,
+		Uploads: photos, Photos: photoServer{photos},
 	})
+	apiRef = s.API
 	return s, nil
 }
 
@@ -250,10 +269,18 @@ func (s *Server) Run(ctx context.Context) error {
 	s.http = &http.Server{Handler: s.API, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	bgCtx, stopBG := context.WithCancel(context.Background())
-	s.bgWG.Add(1)
+	s.bgWG.Add(3)
+	go func() {
+		defer s.bgWG.Done()
+		s.Engine.RunEvidence(bgCtx, 30*time.Second)
+	}()
 	go func() {
 		defer s.bgWG.Done()
 		s.Hub.Watch(bgCtx, s.Store, time.Second, s.log)
+	}()
+	go func() {
+		defer s.bgWG.Done()
+		s.Photos.Run(bgCtx) // thumbnail workers, upload expiry, unfinished uploads
 	}()
 	close(s.ready)
 	s.log.Info("fieldsync listening", "addr", ln.Addr().String(), "data_dir", s.cfg.DataDir, "postgres", store.IsPostgres(s.cfg.DSN))

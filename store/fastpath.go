@@ -53,13 +53,14 @@ func (r *caseRow) values(args []any) []any {
 
 var historyCols = []string{
 	"id", "case_id", "version", "kind", "action", "from_state", "to_state", "changes", "comment", "actor_id",
-	"actor_name", "role", "device_id", "command_id", "at", "client_at", "note",
+	"actor_name", "role", "device_id", "command_id", "at", "client_at", "note", "clock_offset", "clock_skewed",
 }
 
 func (r *historyRow) fields() []any {
 	return []any{
 		&r.ID, &r.CaseID, &r.Version, &r.Kind, &r.Action, &r.FromState, &r.ToState, &r.Changes, &r.Comment,
 		&r.ActorID, &r.ActorName, &r.Role, &r.DeviceID, &r.CommandID, &r.At, &r.ClientAt, &r.Note,
+		&r.ClockOffset, &r.ClockSkewed,
 	}
 }
 
@@ -69,6 +70,7 @@ func (r *historyRow) values(args []any) []any {
 	return append(args,
 		r.CaseID, r.Version, r.Kind, r.Action, r.FromState, r.ToState, r.Changes, r.Comment,
 		r.ActorID, r.ActorName, r.Role, r.DeviceID, r.CommandID, r.At, r.ClientAt, r.Note,
+		r.ClockOffset, r.ClockSkewed,
 	)
 }
 

@@ -365,6 +365,9 @@ type historyRow struct {
 	At        time.Time
 	ClientAt  *time.Time
 	Note      string
+	// ClockOffset is the device clock offset in nanoseconds.
+	ClockOffset int64
+	ClockSkewed bool
 }
 
 func (historyRow) TableName() string { return "history" }
@@ -375,6 +378,7 @@ func toHistoryRow(h *models.HistoryEntry) historyRow {
 		FromState: string(h.FromState), ToState: string(h.ToState), Changes: jsonText(h.Changes, h.Changes == nil),
 		Comment: h.Comment, ActorID: h.ActorID, ActorName: h.ActorName, Role: string(h.Role),
 		DeviceID: h.DeviceID, CommandID: h.CommandID, At: ts(h.At), ClientAt: tsp(h.ClientAt), Note: h.Note,
+		ClockOffset: int64(h.ClockOffset), ClockSkewed: h.ClockSkewed,
 	}
 }
 
@@ -384,6 +388,7 @@ func (r *historyRow) model() (models.HistoryEntry, error) {
 		Action: models.Action(r.Action), FromState: models.State(r.FromState), ToState: models.State(r.ToState),
 		Comment: r.Comment, ActorID: r.ActorID, ActorName: r.ActorName, Role: models.Role(r.Role),
 		DeviceID: r.DeviceID, CommandID: r.CommandID, At: utc(r.At), ClientAt: utcp(r.ClientAt), Note: r.Note,
+		ClockOffset: time.Duration(r.ClockOffset), ClockSkewed: r.ClockSkewed,
 	}
 	return h, fromJSON(r.Changes, &h.Changes)
 }

@@ -45,6 +45,12 @@ type Config struct {
 	Now    func() time.Time  // server clock; time.Now when nil
 	Hub    *Hub              // wake-up notifications; may be nil
 	Logger *slog.Logger
+	// Jobs keeps commands that wait for evidence, durably; nil disables the
+	// wait (commands are then judged on the photos' records alone).
+	Jobs models.JobQueue
+	// AssumeEvidence counts named photos as arrived without their bytes. Only
+	// the demo loader sets it: its photos are placeholders.
+	AssumeEvidence bool
 	// SkewThreshold flags device clocks further than this from the server's.
 	SkewThreshold time.Duration
 	// MaxBatch caps the commands of one push.
@@ -123,6 +129,7 @@ func (e *Engine) Push(ctx context.Context, actor models.Actor, req PushRequest) 
 	}
 	var res PushResult
 	var changed []caseChange
+	var waits []waitingCmd
 	err := e.update(ctx, func(tx models.Tx) error {
 		dev, err := tx.LockDevice(ctx, actor.DeviceID)
 		if err != nil {
@@ -201,12 +208,14 @@ func (e *Engine) Push(ctx context.Context, actor models.Actor, req PushRequest) 
 		}
 		res = PushResult{Outcomes: outs, LastSeq: dev.LastSeq, ServerTime: now, ClockOffset: offset}
 		changed = b.changes()
+		waits = b.waits
 		return nil
 	})
 	if err != nil {
 		return PushResult{}, err
 	}
 	e.publish(changed)
+	e.enqueueWaits(ctx, waits)
 	return res, nil
 }
 
@@ -227,6 +236,7 @@ func (e *Engine) Apply(ctx context.Context, actor models.Actor, cmd models.Comma
 	now := e.cfg.Now().UTC()
 	var out models.Outcome
 	var changed []caseChange
+	var waits []waitingCmd
 	err := e.update(ctx, func(tx models.Tx) error {
 		if prev, err := tx.OutcomeByCommand(ctx, cmd.ID); err == nil {
 			out = prev
@@ -246,16 +256,23 @@ func (e *Engine) Apply(ctx context.Context, actor models.Actor, cmd models.Comma
 		b.outcomes = append(b.outcomes, out)
 		b.finish()
 		out = b.outcomes[0]
+		if out.Status == models.OutcomeRejected {
+			// A refused console request changes nothing: the clerk sees the
+			// error at once and nothing needs to be replayed.
+			return errRollback
+		}
 		if err := b.flush(); err != nil {
 			return err
 		}
 		changed = b.changes()
+		waits = b.waits
 		return nil
 	})
-	if err != nil {
+	if err != nil && err != errRollback {
 		return models.Outcome{}, err
 	}
 	e.publish(changed)
+	e.enqueueWaits(ctx, waits)
 	return out, nil
 }
 
@@ -329,6 +346,11 @@ type batch struct {
 	loadedPh map[uuid.UUID]bool                // cases whose photos were read
 	orphan   map[uuid.UUID]bool                // add_photo commands whose case did not exist yet
 	isNew    map[uuid.UUID]bool                // photos in newPhotos
+	keep     map[uuid.UUID]bool                // photos of a report waiting for evidence: written without their case
+	waits    []waitingCmd                      // commands waiting for evidence
+	// evidenceArrived is set when re-applying a command whose photos were all
+	// verified: the gate was passed once.
+	evidenceArrived bool
 
 	history   []models.HistoryEntry
 	comments  []models.Comment
@@ -341,7 +363,7 @@ func (e *Engine) newBatch(ctx context.Context, tx models.Tx, actor models.Actor,
 	ref := e.cfg.Ref()
 	return &batch{e: e, ctx: ctx, tx: tx, actor: actor, now: now, offset: offset, ref: ref,
 		cases: map[uuid.UUID]*models.Case{}, prev: map[uuid.UUID]*models.Case{}, touched: map[uuid.UUID]bool{},
-		photos: map[uuid.UUID]*models.PhotoRecord{}, byCase: map[uuid.UUID][]uuid.UUID{}, loadedPh: map[uuid.UUID]bool{}, orphan: map[uuid.UUID]bool{}, isNew: map[uuid.UUID]bool{}}
+		photos: map[uuid.UUID]*models.PhotoRecord{}, byCase: map[uuid.UUID][]uuid.UUID{}, loadedPh: map[uuid.UUID]bool{}, orphan: map[uuid.UUID]bool{}, isNew: map[uuid.UUID]bool{}, keep: map[uuid.UUID]bool{}}
 }
 
 // load reads every case and photo the commands name, in one query each.
@@ -488,6 +510,16 @@ func (b *batch) deadline(c *models.Case, start time.Time) *time.Time {
 	return b.ref.Deadline(c.Category, start)
 }
 
+// waitsFor reports whether a create_case for caseID waits for evidence in this batch.
+func (b *batch) waitsFor(caseID uuid.UUID) bool {
+	for _, w := range b.waits {
+		if w.Cmd.Kind == models.CmdCreateCase && w.Cmd.CaseID == caseID {
+			return true
+		}
+	}
+	return false
+}
+
 // finish rejects the add_photo commands whose case never came: a photo may
 // precede its create_case in a batch, but not stand alone.
 func (b *batch) finish() {
@@ -498,6 +530,9 @@ func (b *batch) finish() {
 		if _, ok := b.cases[o.CaseID]; ok {
 			continue
 		}
+		if b.waitsFor(o.CaseID) {
+			continue // its report waits for evidence: the photo is kept
+		}
 		r := rejected(models.Errorf(models.CodeNotFound, "case not found").
 			WithHint("send the case's create_case in the same push as its photos, or after it"))
 		r.DeviceID, r.Seq, r.CommandID, r.CaseID, r.At = o.DeviceID, o.Seq, o.CommandID, o.CaseID, o.At
@@ -507,12 +542,13 @@ func (b *batch) finish() {
 
 // evidence counts the photos behind an action: those on the case and those the
 // command names.
-func (b *batch) evidence(c *models.Case, named []uuid.UUID) (models.Evidence, error) {
+func (b *batch) evidence(c *models.Case, named []uuid.UUID) (models.Evidence, []uuid.UUID, error) {
 	var ev models.Evidence
+	var waiting []uuid.UUID
 	if !b.loadedPh[c.ID] && b.prev[c.ID] != nil {
 		list, err := b.e.cfg.Store.Photos(b.ctx, []uuid.UUID{c.ID})
 		if err != nil {
-			return ev, err
+			return ev, nil, err
 		}
 		for _, p := range list {
 			if _, ok := b.photos[p.ID]; !ok {
@@ -526,11 +562,23 @@ func (b *batch) evidence(c *models.Case, named []uuid.UUID) (models.Evidence, er
 		b.loadedPh[c.ID] = true
 	}
 	seen := map[uuid.UUID]bool{}
+	isNamed := map[uuid.UUID]bool{}
+	for _, id := range named {
+		isNamed[id] = true
+	}
 	count := func(p *models.PhotoRecord) {
 		if seen[p.ID] || p.Deleted || p.CaseID != c.ID {
 			return
 		}
 		seen[p.ID] = true
+		if !p.Verified && b.e.gated() && !b.evidenceArrived {
+			// Evidence counts once its bytes arrived and their hash checked out.
+			// A command that names a photo still on its way waits for it.
+			if isNamed[p.ID] {
+				waiting = append(waiting, p.ID)
+			}
+			return
+		}
 		ev.Add(p.Type)
 		if p.Type == models.PhotoCheck && p.UploaderID != c.HandledBy {
 			ev.CheckByOther = true
@@ -542,12 +590,35 @@ func (b *batch) evidence(c *models.Case, named []uuid.UUID) (models.Evidence, er
 	for _, id := range named {
 		p := b.photos[id]
 		if p == nil {
-			return ev, models.Errorf(models.CodeEvidenceMissing, "photo %s is not known to the server", id).
+			return ev, nil, models.Errorf(models.CodeEvidenceMissing, "photo %s is not known to the server", id).
 				WithHint("send its add_photo command before the command that names it")
 		}
 		count(p)
 	}
-	return ev, nil
+	return ev, waiting, nil
+}
+
+// pending records a command that waits for its photos: it is not applied
+// now, its outcome says evidence_pending, and it applies by itself when the
+// last photo is verified (EvidenceArrived).
+func (b *batch) pending(cmd models.Command, c *models.Case, waiting []uuid.UUID) models.Outcome {
+	b.waits = append(b.waits, waitingCmd{Cmd: cmd, UserID: b.actor.UserID, DeviceID: b.actor.DeviceID})
+	if c != nil && b.prev[c.ID] != nil {
+		h := b.entry(c, models.HistoryFlag, cmd)
+		h.CommandID = uuid.Nil // the command itself is not applied yet
+		h.Action = cmd.Action
+		h.Note = "evidence pending: " + string(cmd.Action) + " (command " + cmd.ID.String() + ") waits for " + joinIDs(waiting)
+		b.history = append(b.history, h)
+	}
+	return models.Outcome{Status: models.OutcomeEvidencePending, CaseID: cmd.CaseID, Pending: waiting}
+}
+
+func joinIDs(ids []uuid.UUID) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = id.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 func (b *batch) createCase(cmd models.Command) (models.Outcome, error) {
@@ -590,9 +661,15 @@ func (b *batch) createCase(cmd models.Command) (models.Outcome, error) {
 	}
 	if b.actor.FromDevice() {
 		c.Source = models.SourceDevice
-		ev, err := b.evidence(c, named)
+		ev, waiting, err := b.evidence(c, named)
 		if err != nil {
 			return models.Outcome{}, err
+		}
+		if len(waiting) > 0 {
+			for _, id := range named {
+				b.keep[id] = true // the photos are recorded now, so their bytes can be uploaded
+			}
+			return b.pending(cmd, nil, waiting), nil
 		}
 		// models.Apply guards submit on the case it is given: run it on the draft.
 		if _, err := models.Apply(models.Transition{Case: withState(c, models.StateNew), Actor: b.actor,
@@ -818,9 +895,12 @@ func (b *batch) action(cmd models.Command) (models.Outcome, error) {
 	if !cmd.Action.Valid() || cmd.Action == models.ActionSubmit {
 		return models.Outcome{}, models.Errorf(models.CodeInvalidInput, "unknown action %q", cmd.Action).WithField("action")
 	}
-	ev, err := b.evidence(c, cmd.Params.Photos)
+	ev, waiting, err := b.evidence(c, cmd.Params.Photos)
 	if err != nil {
 		return models.Outcome{}, err
+	}
+	if len(waiting) > 0 && models.Allowed(c.State, b.actor.Role, cmd.Action) {
+		return b.pending(cmd, c, waiting), nil
 	}
 	if cmd.Params.Category != "" && !b.categoryOK(cmd.Params.Category) {
 		return models.Outcome{}, models.Errorf(models.CodeUnknownCategory, "unknown category %q", cmd.Params.Category).WithField("params.category")
@@ -1135,7 +1215,7 @@ func (b *batch) flush() error {
 		var list []models.PhotoRecord
 		for _, id := range b.newPhotos {
 			p := b.photos[id]
-			if _, ok := b.cases[p.CaseID]; !ok {
+			if _, ok := b.cases[p.CaseID]; !ok && !b.keep[id] {
 				continue // its case never came: the outcome said so
 			}
 			list = append(list, *p)

@@ -116,6 +116,9 @@ type Options struct {
 	// NoFixture skips creating the fixture district and users.
 	NoFixture bool
 	Demo      bool
+	// RealEvidence makes commands wait for their photos' bytes, as in
+	// production. Off by default: most tests push placeholder photo records.
+	RealEvidence bool
 }
 
 // Start starts a server on port 0 with a temp data dir and the fixture.
@@ -131,7 +134,7 @@ func Start(t testing.TB, opt Options) *Env {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir, DSN: dsn, Demo: opt.Demo,
-		ShutdownTimeout: 5 * time.Second})
+		ShutdownTimeout: 5 * time.Second, AssumeEvidence: !opt.RealEvidence})
 	if err != nil {
 		cancel()
 		t.Fatalf("server.New: %v", err)
