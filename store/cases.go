@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -174,18 +175,40 @@ func (d *DB) Photos(ctx context.Context, caseIDs []uuid.UUID) ([]models.PhotoRec
 }
 
 func photosOf(g *gorm.DB, col string, ids []uuid.UUID) ([]models.PhotoRecord, error) {
+	// Hand-written SQL and scanning: a pull page carries a thousand photo
+	// records, and GORM's reflection cost a third of the page's server time.
 	var out []models.PhotoRecord
+	pg := g.Dialector.Name() == "postgres"
 	for _, part := range chunks(ids) {
-		var rows []photoRow
-		if err := g.Where(col+" IN ?", part).Order("created_at, id").Find(&rows).Error; err != nil {
+		q := cachedSQL("photos_by_"+col, len(part), pg, func() string {
+			return "SELECT " + strings.Join(photoCols, ", ") + " FROM photos WHERE " + col + " IN (" +
+				placeholders(len(part)) + ") ORDER BY created_at, id"
+		})
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		rows, err := conn(g).QueryContext(g.Statement.Context, q, args...)
+		if err != nil {
 			return nil, dbErr(err)
 		}
-		for i := range rows {
-			p, err := rows[i].model()
+		for rows.Next() {
+			var r photoRow
+			if err := rows.Scan(r.fields()...); err != nil {
+				rows.Close()
+				return nil, dbErr(err)
+			}
+			p, err := r.model()
 			if err != nil {
-				return nil, corrupt("photo", rows[i].ID, err)
+				rows.Close()
+				return nil, corrupt("photo", r.ID, err)
 			}
 			out = append(out, p)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, dbErr(err)
 		}
 	}
 	return out, nil

@@ -74,6 +74,20 @@ func (r *historyRow) values(args []any) []any {
 	)
 }
 
+var photoCols = []string{
+	"id", "case_id", "stage", "type", "sha256", "size", "captured_at", "gps", "app_version", "uploader_id",
+	"device_id", "created_at", "verified", "received_at", "content_type", "width", "height", "exif", "flags",
+	"thumb_small", "thumb_large", "deleted", "delete_reason", "change_seq",
+}
+
+func (r *photoRow) fields() []any {
+	return []any{
+		&r.ID, &r.CaseID, &r.Stage, &r.Type, &r.SHA256, &r.Size, &r.CapturedAt, &r.GPS, &r.AppVersion, &r.UploaderID,
+		&r.DeviceID, &r.CreatedAt, &r.Verified, &r.ReceivedAt, &r.ContentType, &r.Width, &r.Height, &r.EXIF, &r.Flags,
+		&r.ThumbSmall, &r.ThumbLarge, &r.Deleted, &r.DeleteReason, &r.ChangeSeq,
+	}
+}
+
 var outcomeCols = []string{
 	"command_id", "device_id", "seq", "case_id", "status", "version", "final", "conflict_ids", "code", "reason",
 	"hint", "pending", "at", "acked",

@@ -20,6 +20,7 @@ func TestColumnLists(t *testing.T) {
 	}{
 		{&caseRow{}, caseCols},
 		{&historyRow{}, historyCols},
+		{&photoRow{}, photoCols},
 		{&outcomeRow{}, outcomeCols},
 		{&exitRow{}, append([]string{"id"}, exitCols...)},
 	} {
