@@ -44,3 +44,52 @@ func dbName(pg bool) string {
 }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+// TestDemoDistrict: the demo mode loads the district through the write path,
+// its clerk logs in with the printed password and sees the cases.
+func TestDemoDistrict(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{Demo: true, NoFixture: true})
+	info := e.Server.DemoInfo
+	if info == nil || !info.Loaded || info.Cases < 190 || len(info.Devices) == 0 {
+		t.Fatalf("demo info = %+v", info)
+	}
+	roles := map[string]bool{}
+	var clerk, clerkPW string
+	for _, l := range info.Logins {
+		roles[l.Role] = true
+		if l.Role == "clerk" && clerk == "" {
+			clerk, clerkPW = l.Username, l.Password
+		}
+	}
+	if len(roles) != 6 {
+		t.Errorf("demo roles = %v, want all six", roles)
+	}
+	tok := e.Login(clerk, clerkPW)
+	var list struct {
+		Items []struct {
+			State string `json:"state"`
+		} `json:"items"`
+		NextCursor string `json:"next_cursor"`
+	}
+	e.DoToken(tok, http.MethodGet, "/api/v1/cases?limit=500", nil, &list).Must(t, http.StatusOK)
+	states := map[string]bool{}
+	for _, c := range list.Items {
+		states[c.State] = true
+	}
+	if len(list.Items) < 150 || len(states) < 10 {
+		t.Errorf("the demo clerk sees %d cases in %d states", len(list.Items), len(states))
+	}
+	var org struct {
+		Items []struct {
+			Name string `json:"name"`
+		} `json:"items"`
+	}
+	e.DoToken(tok, http.MethodGet, "/api/v1/org", nil, &org).Must(t, http.StatusOK)
+	found := false
+	for _, o := range org.Items {
+		found = found || o.Name == "孟庄镇"
+	}
+	if !found {
+		t.Error("孟庄镇 is missing from the demo org tree")
+	}
+}

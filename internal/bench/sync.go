@@ -298,11 +298,17 @@ func pushPhase(s *server, devs []*device, perDevice int) (Result, error) {
 
 // pullPage is what a client decodes of a pull page.
 type pullPage struct {
-	Cases    []json.RawMessage `json:"cases"`
-	Photos   []json.RawMessage `json:"photos"`
-	Removals []json.RawMessage `json:"removals"`
-	Cursor   string            `json:"cursor"`
-	HasMore  bool              `json:"has_more"`
+	Cases  []caseRecord `json:"cases"`
+	Photos []struct {
+		ID     uuid.UUID `json:"id"`
+		CaseID uuid.UUID `json:"case_id"`
+		SHA256 string    `json:"sha256"`
+	} `json:"photos"`
+	Removals []struct {
+		CaseID uuid.UUID `json:"case_id"`
+	} `json:"removals"`
+	Cursor  string `json:"cursor"`
+	HasMore bool   `json:"has_more"`
 }
 
 type caseRecord struct {
@@ -336,12 +342,11 @@ func pullAll(s *server, tok, cursor string, limit int) (int, int, error) {
 			return 0, pages, err
 		}
 		pages++
-		for _, raw := range p.Cases {
-			var c caseRecord
-			if err := json.Unmarshal(raw, &c); err != nil {
-				return 0, pages, err
-			}
+		for _, c := range p.Cases {
 			local[c.ID] = c
+		}
+		for _, r := range p.Removals {
+			delete(local, r.CaseID)
 		}
 		cursor = p.Cursor
 		if !p.HasMore {
