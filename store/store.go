@@ -306,11 +306,22 @@ func (d *DB) snapshot(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if d.ro != nil {
 		opts = append(opts, d.ro)
 	}
-	return runTx(d.r.WithContext(ctx), fn, opts)
+	return runTx(d.r.WithContext(d.sqliteCtx(ctx)), fn, opts)
+}
+
+// sqliteCtx drops the cancellation of ctx for SQLite: mattn/go-sqlite3
+// starts a goroutine per row (and per statement) to watch a cancellable
+// context, which cost more than the row itself on a thousand-row pull page.
+// SQLite statements here are bounded (pages, batches), so they are let run.
+func (d *DB) sqliteCtx(ctx context.Context) context.Context {
+	if d.pg {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
 }
 
 // read returns the pool for reads outside Update.
-func (d *DB) read(ctx context.Context) *gorm.DB { return d.r.WithContext(ctx) }
+func (d *DB) read(ctx context.Context) *gorm.DB { return d.r.WithContext(d.sqliteCtx(ctx)) }
 
 // write runs fn with the writer, outside a transaction, for single-statement
 // writes.
@@ -335,6 +346,7 @@ func (d *DB) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		return err
 	}
 	defer d.sw.release()
+	ctx = d.sqliteCtx(ctx)
 	g := d.w.WithContext(ctx)
 	return d.sw.tx(ctx, func() error { return fn(g) })
 }
