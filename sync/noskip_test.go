@@ -4,16 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	gosync "sync"
 	"testing"
 	"time"
 
 	"github.com/fieldsync/fieldsync/cli"
+	"github.com/fieldsync/fieldsync/internal/childproc"
 	"github.com/fieldsync/fieldsync/internal/testenv"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/google/uuid"
@@ -41,44 +40,12 @@ func TestMain(m *testing.M) {
 // base URL.
 func startChild(t *testing.T, dsn string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	c, err := childproc.Start(os.Args[0], childEnv, []string{"serve", "--db", dsn, "--data-dir", t.TempDir(), "--unsafe-assume-evidence"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+strings.Join([]string{"serve", "--addr", addr, "--db", dsn, "--data-dir", t.TempDir(), "--log-level", "error"}, "\x1f"))
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
-	url := "http://" + addr
-	for i := 0; i < 100; i++ {
-		if res, err := http.Get(url + "/readyz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return url
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatal("the second server process did not become ready")
-	return ""
+	t.Cleanup(c.Stop)
+	return c.URL
 }
 
 // TestNoSkippedChange: eight devices push new cases concurrently (on

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/auth"
+	"github.com/fieldsync/fieldsync/internal/childproc"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/refdata"
 	"github.com/fieldsync/fieldsync/store"
@@ -119,57 +119,23 @@ func setup(ctx context.Context, dir string, n int) ([]*device, error) {
 
 // server is the fieldsync process under test.
 type server struct {
-	cmd   *exec.Cmd
-	url   string
-	stdin io.WriteCloser
+	*childproc.Server
+	url string
 }
 
 func startServer(self, dir string) (*server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	c, err := childproc.Start(self, ChildEnv, []string{"serve", "--data-dir", dir, "--unsafe-assume-evidence"})
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(self)
-	cmd.Env = append(os.Environ(), ChildEnv+"="+strings.Join([]string{"serve", "--addr", addr, "--data-dir", dir, "--log-level", "error", "--unsafe-assume-evidence"}, "\x1f"))
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s := &server{cmd: cmd, url: "http://" + addr, stdin: stdin}
-	for i := 0; i < 200; i++ {
-		if res, err := http.Get(s.url + "/readyz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return s, nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	s.stop()
-	return nil, fmt.Errorf("server did not start")
+	return &server{Server: c, url: c.URL}, nil
 }
 
-func (s *server) stop() {
-	s.stdin.Close()
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		s.cmd.Process.Kill()
-		<-done
-	}
-}
+func (s *server) stop() { s.Stop() }
 
 // cpu returns the server process's user+system CPU seconds.
 func (s *server) cpu() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.Pid()))
 	if err != nil {
 		return 0
 	}
@@ -181,7 +147,7 @@ func (s *server) cpu() float64 {
 
 // cpuSplit returns the server's user and system CPU seconds.
 func (s *server) cpuSplit() (float64, float64) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.Pid()))
 	if err != nil {
 		return 0, 0
 	}
