@@ -122,6 +122,11 @@ func (a *API) pull(c *echo.Context) error {
 	for _, r := range res.Removals {
 		out.Removals = append(out.Removals, RemovalDTO{CaseID: r.CaseID, Reason: r.Reason})
 	}
+	// The next cursor also travels in headers, so a client can ask for the
+	// next page while it still parses this one.
+	h := c.Response().Header()
+	h.Set("Fieldsync-Cursor", res.Cursor)
+	h.Set("Fieldsync-Has-More", strconv.FormatBool(res.HasMore))
 	return ok(c, out)
 }
 

@@ -79,17 +79,25 @@ func (d *DB) Changes(ctx context.Context, q models.ChangeQuery) (models.ChangePa
 		if len(rows) == 0 {
 			return nil
 		}
-		ids := make([]uuid.UUID, len(rows))
-		for i := range rows {
-			ids[i] = rows[i].ID
-		}
-		if page.Comments, err = commentsOf(tx, ids); err != nil {
+		// The page's cases are exactly those in (After, end] within the scope,
+		// so their photos, comments and conflicts are found by the same range
+		// through a join, rather than by a thousand-id IN list.
+		rng := pageRange{after: q.After, end: end, scope: q.Scope}
+		if page.Photos, err = d.photosInRange(tx.Statement.Context, tx, rng); err != nil {
 			return err
 		}
-		if page.Photos, err = photosOf(tx, "case_id", ids); err != nil {
-			return err
+		var cms []commentRow
+		if err := rng.join(tx.Table("comments AS x")).Select("x.*").Order("x.created_at, x.id").Find(&cms).Error; err != nil {
+			return dbErr(err)
 		}
-		page.Conflicts, err = conflictsOf(tx, ids)
+		for i := range cms {
+			page.Comments = append(page.Comments, cms[i].model())
+		}
+		var cfs []conflictRow
+		if err := rng.join(tx.Table("conflicts AS x")).Select("x.*").Order("x.created_at, x.id").Find(&cfs).Error; err != nil {
+			return dbErr(err)
+		}
+		page.Conflicts, err = conflictModels(cfs)
 		return err
 	})
 	if err != nil {
@@ -159,4 +167,60 @@ func conflictsOf(g *gorm.DB, caseIDs []uuid.UUID) ([]models.Conflict, error) {
 		out = append(out, cs...)
 	}
 	return out, nil
+}
+
+// pageRange is the set of cases one pull page carries.
+type pageRange struct {
+	after, end int64
+	scope      models.Scope
+}
+
+// where returns the condition on the cases table (alias c) and its args.
+func (r pageRange) where() (string, []any) {
+	cond := "c.change_seq > ? AND c.change_seq <= ? AND NOT c.deleted"
+	args := []any{r.after, r.end}
+	if sc, sargs, ok := scopeSQL(r.scope, "c"); ok {
+		cond += " AND " + sc
+		args = append(args, sargs...)
+	}
+	return cond, args
+}
+
+// join restricts g (a table aliased x with a case_id column) to the range.
+func (r pageRange) join(g *gorm.DB) *gorm.DB {
+	cond, args := r.where()
+	return g.Joins("JOIN cases AS c ON c.id = x.case_id").Where(cond, args...)
+}
+
+// photosInRange returns the photo records of the page's cases, scanned by hand
+// (a page carries a thousand of them).
+func (d *DB) photosInRange(ctx context.Context, tx *gorm.DB, r pageRange) ([]models.PhotoRecord, error) {
+	cond, args := r.where()
+	cols := make([]string, len(photoCols))
+	for i, c := range photoCols {
+		cols[i] = "p." + c
+	}
+	q := "SELECT " + strings.Join(cols, ", ") + " FROM photos AS p JOIN cases AS c ON c.id = p.case_id WHERE " + cond +
+		" ORDER BY p.created_at, p.id"
+	if d.pg {
+		q = rebindPG(q)
+	}
+	rows, err := conn(tx).QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	var out []models.PhotoRecord
+	for rows.Next() {
+		var pr photoRow
+		if err := rows.Scan(pr.fields()...); err != nil {
+			return nil, dbErr(err)
+		}
+		p, err := pr.model()
+		if err != nil {
+			return nil, corrupt("photo", pr.ID, err)
+		}
+		out = append(out, p)
+	}
+	return out, dbErr(rows.Err())
 }

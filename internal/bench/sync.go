@@ -28,6 +28,7 @@ import (
 	"github.com/fieldsync/fieldsync/refdata"
 	"github.com/fieldsync/fieldsync/store"
 	"github.com/fieldsync/fieldsync/sync"
+	gojson "github.com/goccy/go-json"
 	"github.com/google/uuid"
 )
 
@@ -309,20 +310,39 @@ type caseRecord struct {
 }
 
 // pullAll pulls every page from cursor with limit, decoding every case into
-// a struct and keeping it in a map (what a tablet's in-memory store would do).
+// a struct and keeping it in a map (what a tablet's in-memory store would
+// do). It asks for the next page as soon as a response's headers name the
+// next cursor, and parses the current page meanwhile.
 func pullAll(s *server, tok, cursor string, limit int) (int, int, error) {
 	local := map[uuid.UUID]caseRecord{}
 	pages := 0
+	type result struct {
+		res *http.Response
+		err error
+	}
+	fetch := func(cur string) chan result {
+		ch := make(chan result, 1)
+		go func() {
+			req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/api/v1/sync/pull?limit=%d&cursor=%s", s.url, limit, cur), nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			res, err := client.Do(req)
+			ch <- result{res, err}
+		}()
+		return ch
+	}
+	next := fetch(cursor)
 	for {
-		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/api/v1/sync/pull?limit=%d&cursor=%s", s.url, limit, cursor), nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		res, err := client.Do(req)
-		if err != nil {
-			return 0, pages, err
+		r := <-next
+		if r.err != nil {
+			return 0, pages, r.err
+		}
+		more := r.res.Header.Get("Fieldsync-Has-More") == "true"
+		if more {
+			next = fetch(r.res.Header.Get("Fieldsync-Cursor"))
 		}
 		var p pullPage
-		err = json.NewDecoder(res.Body).Decode(&p)
-		res.Body.Close()
+		err := gojson.NewDecoder(r.res.Body).Decode(&p)
+		r.res.Body.Close()
 		if err != nil {
 			return 0, pages, err
 		}
@@ -333,8 +353,7 @@ func pullAll(s *server, tok, cursor string, limit int) (int, int, error) {
 		for _, r := range p.Removals {
 			delete(local, r.CaseID)
 		}
-		cursor = p.Cursor
-		if !p.HasMore {
+		if !more {
 			return len(local), pages, nil
 		}
 	}
