@@ -192,15 +192,25 @@ func upsertSQL(table string, cols []string, key string, rows int) string {
 // Update, the writer's statement cache on SQLite.
 func conn(g *gorm.DB) gorm.ConnPool { return g.Statement.ConnPool }
 
+// stmtCtx is the context a hand-written statement runs with: the one the
+// store gave g (on SQLite stripped of cancellation, see DB.sqliteCtx), which
+// the caller's ctx came from.
+func stmtCtx(ctx context.Context, g *gorm.DB) context.Context {
+	if g.Statement != nil && g.Statement.Context != nil {
+		return g.Statement.Context
+	}
+	return ctx
+}
+
 // exec runs one plain statement on g's connection.
 func exec(ctx context.Context, g *gorm.DB, query string, args ...any) error {
-	_, err := conn(g).ExecContext(ctx, query, args...)
+	_, err := conn(g).ExecContext(stmtCtx(ctx, g), query, args...)
 	return dbErr(err)
 }
 
 // queryCases runs a SELECT of caseCols and scans the rows.
 func queryCases(ctx context.Context, g *gorm.DB, query string, args ...any) ([]caseRow, error) {
-	rows, err := conn(g).QueryContext(ctx, query, args...)
+	rows, err := conn(g).QueryContext(stmtCtx(ctx, g), query, args...)
 	if err != nil {
 		return nil, dbErr(err)
 	}

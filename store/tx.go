@@ -20,7 +20,7 @@ type txStore struct {
 	g *gorm.DB
 }
 
-func (t *txStore) db(ctx context.Context) *gorm.DB { return t.g.WithContext(ctx) }
+func (t *txStore) db(ctx context.Context) *gorm.DB { return t.g.WithContext(stmtCtx(ctx, t.g)) }
 
 // forUpdate locks the rows a query reads until the transaction ends. SQLite
 // has no row locks and needs none: an Update holds the database's write lock
@@ -87,7 +87,7 @@ func (t *txStore) EditsSince(ctx context.Context, caseID uuid.UUID, since int64)
 	q := cachedSQL("edits_since", 0, t.d.pg, func() string {
 		return "SELECT " + strings.Join(historyCols, ", ") + " FROM history WHERE case_id = ? AND version > ? ORDER BY id"
 	})
-	rs, err := conn(t.g).QueryContext(ctx, q, caseID, since)
+	rs, err := conn(t.g).QueryContext(stmtCtx(ctx, t.g), q, caseID, since)
 	if err != nil {
 		return nil, dbErr(err)
 	}
@@ -158,7 +158,7 @@ func (t *txStore) PutCases(ctx context.Context, cases []models.Case, prev []*mod
 	q := cachedSQL("bump_change", 0, t.d.pg, func() string {
 		return "UPDATE counters SET value = value + ? WHERE name = 'change' RETURNING value"
 	})
-	err := conn(t.g).QueryRowContext(ctx, q, n).Scan(&hi)
+	err := conn(t.g).QueryRowContext(stmtCtx(ctx, t.g), q, n).Scan(&hi)
 	if errors.Is(err, sql.ErrNoRows) {
 		return &models.Error{Code: models.CodeInternal, Message: "internal error",
 			Cause: errors.New("store: the change counter is missing; run Migrate")}
@@ -229,7 +229,7 @@ func (t *txStore) AppendHistory(ctx context.Context, entries []models.HistoryEnt
 			r := toHistoryRow(&entries[i])
 			args = r.values(args)
 		}
-		rs, err := conn(t.g).QueryContext(ctx, q, args...)
+		rs, err := conn(t.g).QueryContext(stmtCtx(ctx, t.g), q, args...)
 		if err != nil {
 			return dbErr(err)
 		}
