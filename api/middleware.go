@@ -18,6 +18,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/auth"
 	"github.com/fieldsync/fieldsync/models"
+	gojson "github.com/goccy/go-json"
 	"github.com/labstack/echo/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -176,6 +177,14 @@ func decodeJSON(c *echo.Context, dst any) error {
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return models.Errorf(models.CodeInvalidJSON, "the request body is empty; send a JSON object")
+	}
+	// The fast decoder takes the well-formed bodies (a push carries a hundred
+	// commands); anything it refuses is decoded again by encoding/json, whose
+	// error types give the stable codes, so both paths agree on every answer.
+	fast := gojson.NewDecoder(bytes.NewReader(body))
+	fast.DisallowUnknownFields()
+	if err := fast.Decode(dst); err == nil && !fast.More() {
+		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

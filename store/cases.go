@@ -175,14 +175,25 @@ func (d *DB) Photos(ctx context.Context, caseIDs []uuid.UUID) ([]models.PhotoRec
 }
 
 func photosOf(g *gorm.DB, col string, ids []uuid.UUID) ([]models.PhotoRecord, error) {
+	return photosOfLocked(g, col, ids, false)
+}
+
+// photosOfLocked is photosOf that, with lock on PostgreSQL, locks the rows
+// until the transaction ends (SQLite's single writer needs no row locks).
+func photosOfLocked(g *gorm.DB, col string, ids []uuid.UUID, lock bool) ([]models.PhotoRecord, error) {
 	// Hand-written SQL and scanning: a pull page carries a thousand photo
 	// records, and GORM's reflection cost a third of the page's server time.
 	var out []models.PhotoRecord
 	pg := g.Dialector.Name() == "postgres"
 	for _, part := range chunks(ids) {
-		q := cachedSQL("photos_by_"+col, len(part), pg, func() string {
+		kind := "photos_by_" + col
+		suffix := ""
+		if lock && pg {
+			kind, suffix = kind+"_locked", " FOR UPDATE"
+		}
+		q := cachedSQL(kind, len(part), pg, func() string {
 			return "SELECT " + strings.Join(photoCols, ", ") + " FROM photos WHERE " + col + " IN (" +
-				placeholders(len(part)) + ") ORDER BY created_at, id"
+				placeholders(len(part)) + ") ORDER BY created_at, id" + suffix
 		})
 		args := make([]any, len(part))
 		for i, id := range part {

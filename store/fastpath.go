@@ -88,6 +88,15 @@ func (r *photoRow) fields() []any {
 	}
 }
 
+// values appends r's values in photoCols order.
+func (r *photoRow) values(args []any) []any {
+	return append(args,
+		r.ID, r.CaseID, r.Stage, r.Type, r.SHA256, r.Size, r.CapturedAt, r.GPS, r.AppVersion, r.UploaderID,
+		r.DeviceID, r.CreatedAt, r.Verified, r.ReceivedAt, r.ContentType, r.Width, r.Height, r.EXIF, r.Flags,
+		r.ThumbSmall, r.ThumbLarge, r.Deleted, r.DeleteReason, r.ChangeSeq,
+	)
+}
+
 var outcomeCols = []string{
 	"command_id", "device_id", "seq", "case_id", "status", "version", "final", "conflict_ids", "code", "reason",
 	"hint", "pending", "at", "acked",

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) models.Store) {
 			tc.fn(t, s)
 		})
 	}
+	runConsole(t, open) // audit log and statistics reads (audit.go)
 }
 
 // t0 is a fixed instant with microsecond precision, the finest both
