@@ -458,6 +458,24 @@ func (b *batch) apply(cmd models.Command) models.Outcome {
 	if cmd.ID == uuid.Nil {
 		return rejected(models.Errorf(models.CodeInvalidInput, "command has no id").WithField("id"))
 	}
+	if cmd.Kind != models.CmdCreateCase && cmd.Kind != models.CmdResolveConflict && cmd.CaseID != uuid.Nil && b.cases[cmd.CaseID] == nil {
+		// The case may not exist yet because its report waits for evidence:
+		// then this command waits behind it rather than failing for good.
+		waiting, err := b.reportWaiting(cmd.CaseID)
+		if err != nil {
+			return rejected(err)
+		}
+		if len(waiting) > 0 {
+			if cmd.Kind == models.CmdAddPhoto && cmd.Photo != nil {
+				if _, _, err := b.recordPhoto(cmd, cmd.Photo); err != nil {
+					return rejected(err)
+				}
+				b.keep[cmd.Photo.ID] = true
+				return models.Outcome{Status: models.OutcomeApplied, CaseID: cmd.CaseID}
+			}
+			return b.pending(cmd, nil, waiting)
+		}
+	}
 	var o models.Outcome
 	var err error
 	switch cmd.Kind {
@@ -508,6 +526,35 @@ func (b *batch) deadline(c *models.Case, start time.Time) *time.Time {
 		return nil
 	}
 	return b.ref.Deadline(c.Category, start)
+}
+
+// reportWaiting returns the photos a case's report waits for, when the case
+// does not exist because its create_case waits for evidence (in this batch,
+// or in an earlier one: then its photo records exist, unverified, without
+// the case). It returns nil for a case that simply does not exist.
+func (b *batch) reportWaiting(caseID uuid.UUID) ([]uuid.UUID, error) {
+	if !b.e.gated() || b.evidenceArrived {
+		return nil, nil
+	}
+	var ids []uuid.UUID
+	if b.waitsFor(caseID) {
+		for _, id := range b.byCase[caseID] {
+			if p := b.photos[id]; p != nil && !p.Verified {
+				ids = append(ids, id)
+			}
+		}
+		return ids, nil
+	}
+	list, err := b.e.cfg.Store.Photos(b.ctx, []uuid.UUID{caseID})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range list {
+		if !p.Verified && !p.Deleted {
+			ids = append(ids, p.ID)
+		}
+	}
+	return ids, nil
 }
 
 // waitsFor reports whether a create_case for caseID waits for evidence in this batch.

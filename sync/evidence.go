@@ -1,9 +1,11 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
@@ -72,23 +74,37 @@ func (e *Engine) ApplyWaiting(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, j := range jobs {
-		var w waitingCmd
-		if err := json.Unmarshal(j.Payload, &w); err != nil {
-			_ = e.cfg.Jobs.Fail(ctx, j.ID, "undecodable: "+err.Error(), nil)
-			continue
+	// Commands apply in the order they were sent (job ids are UUIDv7s minted
+	// in that order), and passes repeat while one unblocks another: a report
+	// applies first, then the commands that waited behind it.
+	slices.SortFunc(jobs, func(a, b models.Job) int { return bytes.Compare(a.ID[:], b.ID[:]) })
+	left := jobs
+	for progress := true; progress && len(left) > 0; {
+		progress = false
+		var still []models.Job
+		for _, j := range left {
+			var w waitingCmd
+			if err := json.Unmarshal(j.Payload, &w); err != nil {
+				_ = e.cfg.Jobs.Fail(ctx, j.ID, "undecodable: "+err.Error(), nil)
+				continue
+			}
+			done, err := e.applyWaiting(ctx, w)
+			switch {
+			case err != nil:
+				_ = e.cfg.Jobs.Fail(ctx, j.ID, err.Error(), ptr(now.Add(time.Minute)))
+			case done:
+				_ = e.cfg.Jobs.Complete(ctx, j.ID)
+				progress = true
+			default:
+				still = append(still, j)
+			}
 		}
-		done, err := e.applyWaiting(ctx, w)
-		switch {
-		case err != nil:
-			_ = e.cfg.Jobs.Fail(ctx, j.ID, err.Error(), ptr(now.Add(time.Minute)))
-		case done:
-			_ = e.cfg.Jobs.Complete(ctx, j.ID)
-		default:
-			// Still waiting: runnable again at once, so the next photo or sweep
-			// looks at it; the lease keeps two processes from doing it twice.
-			_ = e.cfg.Jobs.Fail(ctx, j.ID, "waiting for photos", ptr(now))
-		}
+		left = still
+	}
+	for _, j := range left {
+		// Still waiting: runnable again at once, so the next photo or sweep
+		// looks at it; the lease keeps two processes from doing it twice.
+		_ = e.cfg.Jobs.Fail(ctx, j.ID, "waiting for photos", ptr(now))
 	}
 	return nil
 }
@@ -100,6 +116,22 @@ func (e *Engine) applyWaiting(ctx context.Context, w waitingCmd) (bool, error) {
 	named := w.Cmd.Params.Photos
 	if w.Cmd.Create != nil {
 		named = append(append([]uuid.UUID{}, w.Cmd.Create.Photos...), idsOf(w.Cmd.Create.PhotoRecords)...)
+	}
+	if w.Cmd.Kind != models.CmdCreateCase && w.Cmd.CaseID != uuid.Nil {
+		// A command that waits behind its case's report: not before the report.
+		if _, err := e.cfg.Store.GetCase(ctx, w.Cmd.CaseID); models.IsNotFound(err) {
+			list, err := e.cfg.Store.Photos(ctx, []uuid.UUID{w.Cmd.CaseID})
+			if err != nil {
+				return false, err
+			}
+			for _, p := range list {
+				if !p.Verified && !p.Deleted {
+					return false, nil
+				}
+			}
+		} else if err != nil {
+			return false, err
+		}
 	}
 	for _, id := range named {
 		p, err := e.cfg.Store.GetPhoto(ctx, id)
