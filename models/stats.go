@@ -546,11 +546,14 @@ func GroupCases(cases []StatsCase, cut StatsCut) (keys []string, groups map[stri
 const MonthsInCut = 12
 
 // StatsSince returns the earliest time the statistics of p, cut by cut, with
-// the previous period of every row for comparison, need cases from: the
-// StatsStore's since.
+// the previous period of the totals and of every row for comparison, need
+// cases from: the StatsStore's since.
 func StatsSince(p Period, cut StatsCut) time.Time {
+	since := p.Previous().Start
 	if cut == CutMonth {
-		return p.TrailingMonths(MonthsInCut)[0].Previous().Start
+		if m := p.TrailingMonths(MonthsInCut)[0].Previous().Start; m.Before(since) {
+			since = m
+		}
 	}
-	return p.Previous().Start
+	return since
 }

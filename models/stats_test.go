@@ -314,6 +314,9 @@ func TestTrailingMonths(t *testing.T) {
 	if s := StatsSince(p, CutMonth); !s.Equal(time.Date(2025, 3, 1, 0, 0, 0, 0, chinaTime)) {
 		t.Errorf("StatsSince by month = %v, want 2025-03-01 (the month before April 2025)", s)
 	}
+	if s := StatsSince(y, CutMonth); !s.Equal(time.Date(2025, 1, 1, 0, 0, 0, 0, chinaTime)) {
+		t.Errorf("StatsSince of a year by month = %v, want 2025-01-01 (the year before, for its totals)", s)
+	}
 	if s := StatsSince(p, CutTown); !s.Equal(time.Date(2026, 2, 1, 0, 0, 0, 0, chinaTime)) {
 		t.Errorf("StatsSince = %v, want 2026-02-01", s)
 	}
