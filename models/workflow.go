@@ -73,6 +73,10 @@ const (
 	PhotoCheck     PhotoType = "check"
 )
 
+// PhotoStages are the workflow stages a photo documents: the report, a
+// verification, a resubmission, a self-handled fix, a reported fix, a check.
+var PhotoStages = []string{"report", "verify", "resubmit", "self_handle", "report_done", "check"}
+
 // PhotoTypes lists every photo type.
 var PhotoTypes = []PhotoType{PhotoFar, PhotoNear, PhotoReference, PhotoBefore, PhotoAfter, PhotoCheck}
 

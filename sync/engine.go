@@ -1017,8 +1017,6 @@ func (b *batch) addComment(cmd models.Command) (models.Outcome, error) {
 	return models.Outcome{Status: models.OutcomeApplied, CaseID: c.ID, Version: c.Version}, nil
 }
 
-var photoStages = []string{"report", "self_handle", "report_done", "check", "verify", "resubmit"}
-
 func (b *batch) addPhoto(cmd models.Command) (models.Outcome, error) {
 	c, pendingCreate, err := b.recordPhoto(cmd, cmd.Photo)
 	if err != nil {
@@ -1052,7 +1050,7 @@ func (b *batch) recordPhoto(cmd models.Command, p *models.PhotoRecord) (c *model
 	if !slices.Contains(models.PhotoTypes, p.Type) {
 		return nil, false, models.Errorf(models.CodeInvalidInput, "unknown photo type %q", p.Type).WithField("photo.type")
 	}
-	if !slices.Contains(photoStages, p.Stage) {
+	if !slices.Contains(models.PhotoStages, p.Stage) {
 		return nil, false, models.Errorf(models.CodeInvalidInput, "unknown photo stage %q", p.Stage).WithField("photo.stage")
 	}
 	if !validSHA256(p.SHA256) {

@@ -66,8 +66,9 @@ const onVerifiedTimeout = time.Minute
 // ThumbnailJob is the models.Job kind of thumbnail work; its Key is the photo id.
 const ThumbnailJob = "thumbnail"
 
-// PhotoStages are the workflow stages a photo may document.
-var PhotoStages = []string{"report", "self_handle", "report_done", "check"}
+// PhotoStages are the workflow stages a photo may document: the same list the
+// sync engine accepts in add_photo commands.
+var PhotoStages = models.PhotoStages
 
 // chinaZone interprets EXIF times that carry no offset: the cameras this
 // system serves are set to China Standard Time, and the 24 h skew allowance

@@ -132,26 +132,30 @@ type problem struct {
 	Field  string `json:"field,omitempty"`
 }
 
-// StatusFor maps the error codes this package returns to HTTP statuses. The
-// api package owns the full table; this one agrees with it for these codes.
+// StatusFor maps error codes to HTTP statuses for the responses this package
+// writes itself (the tus endpoint is not behind the api package's error
+// handler). The api package owns the table; server's TestStatusTablesAgree
+// fails if the two ever differ.
 func StatusFor(code models.Code) int {
 	switch code {
-	case models.CodeInvalidInput, models.CodeInvalidJSON, models.CodeUnknownField:
+	case models.CodeInvalidJSON, models.CodeUnknownField, models.CodeInvalidCursor:
 		return http.StatusBadRequest
-	case models.CodeUnauthenticated, models.CodeInvalidToken, models.CodeDeviceRevoked:
+	case models.CodeInvalidInput, models.CodeUnknownCategory, models.CodeInvalidLocation, models.CodeGuardFailed,
+		models.CodeEvidenceMissing, models.CodeHashMismatch, models.CodeImageInvalid:
+		return http.StatusUnprocessableEntity
+	case models.CodeUnauthenticated, models.CodeInvalidToken, models.CodeInvalidCredentials, models.CodeDeviceRevoked:
 		return http.StatusUnauthorized
-	case models.CodeForbidden, models.CodeProofRequired:
+	case models.CodeForbidden, models.CodeCSRF, models.CodeRoleNotAllowed, models.CodeProofRequired:
 		return http.StatusForbidden
 	case models.CodeNotFound:
 		return http.StatusNotFound
-	case models.CodeAlreadyExists, models.CodeVersionConflict:
+	case models.CodeAlreadyExists, models.CodeIllegalTransition, models.CodeVersionConflict, models.CodeCaseClosed,
+		models.CodeSequenceGap, models.CodeConflictResolved:
 		return http.StatusConflict
 	case models.CodeUploadTooLarge, models.CodeImageTooLarge, models.CodeBodyTooLarge:
 		return http.StatusRequestEntityTooLarge
 	case models.CodeUnsupportedImage, models.CodeUnsupportedMedia:
 		return http.StatusUnsupportedMediaType
-	case models.CodeHashMismatch, models.CodeImageInvalid:
-		return http.StatusUnprocessableEntity
 	case models.CodeUnavailable:
 		return http.StatusServiceUnavailable
 	}
