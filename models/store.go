@@ -117,6 +117,8 @@ type Tx interface {
 	// OutcomeByCommand returns the stored outcome of a console command by id,
 	// for idempotent retries; ErrNotFound when there is none.
 	OutcomeByCommand(ctx context.Context, commandID uuid.UUID) (Outcome, error)
+	// UsedCommandIDs returns which of ids already have a stored outcome.
+	UsedCommandIDs(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]bool, error)
 }
 
 // CaseQuery filters a case list.

@@ -368,3 +368,35 @@ func (t *txStore) OutcomeByCommand(ctx context.Context, commandID uuid.UUID) (mo
 	}
 	return o, nil
 }
+
+// UsedCommandIDs returns which of ids already have a stored outcome.
+func (t *txStore) UsedCommandIDs(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
+	out := map[uuid.UUID]bool{}
+	for _, part := range chunks(ids) {
+		q := cachedSQL("used_command_ids", len(part), t.d.pg, func() string {
+			return "SELECT command_id FROM outcomes WHERE command_id IN (" + placeholders(len(part)) + ")"
+		})
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		rs, err := conn(t.g).QueryContext(stmtCtx(ctx, t.g), q, args...)
+		if err != nil {
+			return nil, dbErr(err)
+		}
+		for rs.Next() {
+			var id uuid.UUID
+			if err := rs.Scan(&id); err != nil {
+				rs.Close()
+				return nil, dbErr(err)
+			}
+			out[id] = true
+		}
+		err = rs.Err()
+		rs.Close()
+		if err != nil {
+			return nil, dbErr(err)
+		}
+	}
+	return out, nil
+}

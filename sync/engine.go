@@ -122,7 +122,16 @@ func (e *Engine) Push(ctx context.Context, actor models.Actor, req PushRequest) 
 			return PushResult{}, models.Errorf(models.CodeInvalidInput, "sequence number %d appears twice in the batch", c.Seq).WithField("commands.seq")
 		}
 	}
-	now := e.cfg.Now().UTC()
+	seenIDs := make(map[uuid.UUID]bool, len(cmds))
+	for _, c := range cmds {
+		if c.ID != uuid.Nil && seenIDs[c.ID] {
+			return PushResult{}, models.Errorf(models.CodeInvalidInput, "command id %s appears twice in the batch", c.ID).WithField("commands.id")
+		}
+		seenIDs[c.ID] = true
+	}
+	// Stored times have microsecond precision: answer with what a replay
+	// will read back.
+	now := e.cfg.Now().UTC().Truncate(time.Microsecond)
 	var offset time.Duration
 	if !req.DeviceTime.IsZero() {
 		offset = now.Sub(req.DeviceTime)
@@ -157,8 +166,24 @@ func (e *Engine) Push(ctx context.Context, actor models.Actor, req PushRequest) 
 		if err := b.load(fresh); err != nil {
 			return err
 		}
+		used, err := usedIDs(ctx, tx, fresh)
+		if err != nil {
+			return err
+		}
 		for _, c := range fresh {
-			o := b.apply(c)
+			var o models.Outcome
+			if used[c.ID] {
+				// A command id is used once: a reused one would overwrite the
+				// first command's outcome, or collide with what it created.
+				o = rejected(models.Errorf(models.CodeAlreadyExists, "command id %s was used by an earlier command", c.ID).
+					WithHint("mint a new UUIDv7 for every command"))
+				o.DeviceID, o.Seq, o.CommandID, o.At = actor.DeviceID, c.Seq, c.ID, now
+				o.CaseID = c.CaseID
+				b.unstored = append(b.unstored, o)
+				dev.LastSeq = c.Seq
+				continue
+			}
+			o = b.apply(c)
 			o.DeviceID, o.Seq, o.CommandID, o.At = actor.DeviceID, c.Seq, c.ID, now
 			if o.CaseID == uuid.Nil {
 				o.CaseID = c.CaseID
@@ -167,7 +192,14 @@ func (e *Engine) Push(ctx context.Context, actor models.Actor, req PushRequest) 
 			dev.LastSeq = c.Seq
 		}
 		b.finish()
-		bySeq := make(map[int64]models.Outcome, len(b.outcomes))
+		if b.fatal != nil {
+			return b.fatal
+		}
+		bySeq := make(map[int64]models.Outcome, len(b.outcomes)+len(b.unstored))
+		for _, o := range b.unstored {
+			bySeq[o.Seq] = o
+			dev.Rejected++
+		}
 		for _, o := range b.outcomes {
 			bySeq[o.Seq] = o
 			switch o.Status {
@@ -185,11 +217,13 @@ func (e *Engine) Push(ctx context.Context, actor models.Actor, req PushRequest) 
 			}
 			o, ok := stored[c.Seq]
 			if !ok {
-				// Applied long ago and its outcome pruned: say so rather than guess.
-				o = models.Outcome{DeviceID: actor.DeviceID, Seq: c.Seq, CommandID: c.ID, CaseID: c.CaseID,
+				// At or below the high-water mark with no stored outcome: the
+				// number was skipped (sent late), or its command was refused for
+				// a reused id. Either way it will never apply.
+				o = models.Outcome{DeviceID: actor.DeviceID, Seq: c.Seq, CommandID: c.ID, CaseID: c.CaseID, At: now,
 					Status: models.OutcomeRejected, Code: models.CodeSequenceGap,
-					Reason: "this sequence number was applied before and its outcome is no longer kept",
-					Hint:   "drop the command from the outbox and pull"}
+					Reason: "no outcome is stored for this sequence number: it arrived after a higher one, or was refused unstored",
+					Hint:   "send new work with new sequence numbers above last_seq; drop this command and pull"}
 			}
 			outs = append(outs, o)
 		}
@@ -233,7 +267,7 @@ func (e *Engine) Apply(ctx context.Context, actor models.Actor, cmd models.Comma
 	cmd.Seq = 0
 	e.consoleMu.Lock()
 	defer e.consoleMu.Unlock()
-	now := e.cfg.Now().UTC()
+	now := e.cfg.Now().UTC().Truncate(time.Microsecond)
 	var out models.Outcome
 	var changed []caseChange
 	var waits []waitingCmd
@@ -255,6 +289,9 @@ func (e *Engine) Apply(ctx context.Context, actor models.Actor, cmd models.Comma
 		}
 		b.outcomes = append(b.outcomes, out)
 		b.finish()
+		if b.fatal != nil {
+			return b.fatal
+		}
 		out = b.outcomes[0]
 		if out.Status == models.OutcomeRejected {
 			// A refused console request changes nothing: the clerk sees the
@@ -348,6 +385,8 @@ type batch struct {
 	isNew    map[uuid.UUID]bool                // photos in newPhotos
 	keep     map[uuid.UUID]bool                // photos of a report waiting for evidence: written without their case
 	waits    []waitingCmd                      // commands waiting for evidence
+	unstored []models.Outcome                  // outcomes answered but not stored (reused command ids)
+	fatal    error                             // an infrastructure error: the batch must roll back
 	// evidenceArrived is set when re-applying a command whose photos were all
 	// verified: the gate was passed once.
 	evidenceArrived bool
@@ -496,6 +535,13 @@ func (b *batch) apply(cmd models.Command) models.Outcome {
 			WithHint("kinds: create_case, edit_fields, action, add_comment, add_photo, resolve_conflict")
 	}
 	if err != nil {
+		var me *models.Error
+		if !errors.As(err, &me) && b.fatal == nil {
+			// A database failure is not the command's fault: the whole batch
+			// rolls back and the device retries it, rather than the command
+			// being refused for good.
+			b.fatal = err
+		}
 		o = rejected(err)
 	}
 	if c := b.cases[cmd.CaseID]; c != nil && o.Version == 0 && o.Status != models.OutcomeRejected {
@@ -1290,4 +1336,16 @@ func (b *batch) changes() []caseChange {
 		out = append(out, caseChange{before: b.prev[id], after: b.cases[id]})
 	}
 	return out
+}
+
+// usedIDs returns which fresh commands' ids already have a stored outcome.
+func usedIDs(ctx context.Context, tx models.Tx, cmds []models.Command) (map[uuid.UUID]bool, error) {
+	if len(cmds) == 0 {
+		return nil, nil
+	}
+	ids := make([]uuid.UUID, 0, len(cmds))
+	for _, c := range cmds {
+		ids = append(ids, c.ID)
+	}
+	return tx.UsedCommandIDs(ctx, ids)
 }

@@ -169,6 +169,9 @@ func (e *Engine) applyWaiting(ctx context.Context, w waitingCmd) (bool, error) {
 			o.CaseID = w.Cmd.CaseID
 		}
 		b.outcomes = append(b.outcomes, o)
+		if b.fatal != nil {
+			return b.fatal
+		}
 		if err := b.flush(); err != nil {
 			return err
 		}
