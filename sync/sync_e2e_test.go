@@ -411,3 +411,24 @@ func TestEventsWakeDevice(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 }
+
+// TestReusedCommandID: a command id used before is refused without touching
+// the earlier command's outcome, and never blocks the commands after it.
+func TestReusedCommandID(t *testing.T) {
+	both(t, func(t *testing.T, e *testenv.Env) {
+		id := e.Report("inspector1", testenv.InGrid1, "E0504")
+		first := cmd("add_comment", 20, id, map[string]any{"comment": "第一次"})
+		push(t, e, "inspector1", map[string]any{"commands": []map[string]any{first}})
+		again := cmd("add_comment", 21, id, map[string]any{"comment": "重用"})
+		again["id"] = first["id"]
+		res := push(t, e, "inspector1", map[string]any{"commands": []map[string]any{again,
+			cmd("add_comment", 22, id, map[string]any{"comment": "之后"})}})
+		if res.Outcomes[0].Status != "rejected" || res.Outcomes[0].Code != "already_exists" || res.Outcomes[1].Status != "applied" {
+			t.Fatalf("outcomes = %+v", res.Outcomes)
+		}
+		replay := push(t, e, "inspector1", map[string]any{"commands": []map[string]any{first}})
+		if replay.Outcomes[0].Status != "applied" || replay.Outcomes[0].Seq != 20 {
+			t.Fatalf("the first command's outcome changed: %+v", replay.Outcomes[0])
+		}
+	})
+}
