@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: demo test test-postgres fuzz bench build
+.PHONY: demo test test-postgres fuzz bench build chromium test-browser
 
 # Runs the server on embedded SQLite with the demo district.
 demo:
@@ -32,3 +32,15 @@ bench:
 
 build:
 	CGO_ENABLED=1 $(GO) build -trimpath -o bin/fieldsync ./cmd/fieldsync
+
+# Installs Debian's Chromium (and a CJK font for readable screenshots) when it
+# is missing: the console's browser tests drive it headless.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei; }
+
+# Runs the console's browser tests alone; screenshots go to
+# $$FIELDSYNC_SCREENSHOTS (default: a folder in the temp dir).
+test-browser: chromium
+	$(GO) test -count=1 -run 'TestConsole' -v ./web

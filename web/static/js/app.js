@@ -103,7 +103,8 @@ async function route() {
     }
   } catch (e) {
     if (e instanceof ApiError && (e.code === 'unauthenticated' || e.code === 'invalid_token')) return;
-    mount(m, h('div', { class: 'error', role: 'alert' }, h('h1', {}, t('error')), h('p', {}, e.message)));
+    console.error(e); // eslint-disable-line no-console
+    mount(m, h('div', { class: 'error', role: 'alert' }, h('h1', {}, t('error')), h('p', {}, e.message || String(e))));
   }
   m.dataset.ready = 'true';
 }

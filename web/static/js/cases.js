@@ -117,16 +117,25 @@ function renderQueues(el, base, current) {
   el.append(ul);
   // One bounded request per queue: the count shows 500+ beyond the first page.
   const p = apiParams(base);
-  for (const s of OPEN_STATES.concat(['closed', 'voided'])) {
-    get('/cases', { ...p, state: s, limit: 500 }).then((res) => {
-      const items = localFilter(base, res.items);
-      const over = items.filter((c) => c.overdue).length;
-      const n = items.length + (res.next_cursor ? '+' : '');
-      mount(counts.get(s), String(n), over ? h('span', { class: 'q-over', title: t('flag.overdue') }, ` ${over}`) : null);
-      counts.get(s).dataset.count = String(items.length);
-    }).catch(() => mount(counts.get(s), '?'));
-  }
-  for (const s of [openAll, '']) mount(counts.get(s), '');
+  const show = (s, n, over, capped) => {
+    mount(counts.get(s), String(n) + (capped ? '+' : ''),
+      over ? h('span', { class: 'q-over', title: t('flag.overdue'), 'aria-label': `${t('flag.overdue')} ${over}` }, ` ${over}`) : null);
+    counts.get(s).dataset.count = String(n);
+  };
+  const all = OPEN_STATES.concat(['closed', 'voided']).map((s) => get('/cases', { ...p, state: s, limit: 500 }).then((res) => {
+    const items = localFilter(base, res.items);
+    const r = { s, n: items.length, over: items.filter((c) => c.overdue).length, capped: !!res.next_cursor };
+    show(s, r.n, r.over, r.capped);
+    return r;
+  }).catch(() => { mount(counts.get(s), '?'); return { s, n: 0, over: 0, capped: true }; }));
+  // The aggregate queues add up the per-state counts.
+  Promise.all(all).then((rs) => {
+    const sum = (list) => list.reduce((a, r) => ({ n: a.n + r.n, over: a.over + r.over, capped: a.capped || r.capped }), { n: 0, over: 0, capped: false });
+    const open = sum(rs.filter((r) => OPEN_STATES.includes(r.s)));
+    const every = sum(rs);
+    show(openAll, open.n, open.over, open.capped);
+    show('', every.n, every.over, every.capped);
+  });
 }
 
 function filterForm(f, nav) {

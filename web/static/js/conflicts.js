@@ -2,7 +2,7 @@
 // which device; the clerk takes one or writes a merged value. Resolving is a
 // command through the same write path as every other change.
 import { api, get, newID } from './api.js';
-import { t, getLang } from './i18n.js';
+import { t } from './i18n.js';
 import { h, mount, field, fmtTime, shortID, toast } from './util.js';
 import { deviceName } from './ref.js';
 
@@ -39,10 +39,10 @@ export function conflictCard(cf, done) {
   const ack = cf.kind !== 'field' && cf.status === 'open'
     ? h('button', { type: 'button', class: 'primary', dataset: { take: 'kept' }, onclick: () => resolve('kept') }, t('conflicts.take'))
     : null;
-  return h('div', { class: 'conflict', dataset: { id: cf.id, field: cf.field || '' }, role: 'group', 'aria-label': `${t('conflicts.field')} ${cf.field || cf.kind}` },
+  return h('div', { class: 'conflict', dataset: { id: cf.id, field: cf.field || '' }, role: 'group', 'aria-label': `${t('conflicts.field')} ${cf.field ? t(`field.${cf.field}`) : t(`conflicts.kind.${cf.kind}`)}` },
     h('div', { class: 'cf-head' },
       h('a', { href: `#/cases/${cf.case_id}` }, t('conflicts.case'), ' ', h('code', {}, shortID(cf.case_id))), ' · ',
-      t('conflicts.field'), ' ', h('code', {}, cf.field || '—'), ' · ', t('conflicts.kind'), ' ', cf.kind, ' · ',
+      t('conflicts.field'), ' ', cf.field ? [t(`field.${cf.field}`), ' ', h('code', {}, cf.field)] : '—', ' · ', t(`conflicts.kind.${cf.kind}`), ' · ',
       h('span', { class: 'muted' }, `${t('conflicts.base')}: ${cf.base === '' ? '∅' : cf.base}`), ' · ',
       h('span', { class: 'muted' }, fmtTime(cf.created_at))),
     h('div', { class: 'cf-sides' },
@@ -63,4 +63,3 @@ export async function renderConflicts(main) {
   await load();
 }
 
-export { getLang };

@@ -4,7 +4,7 @@
 // /comments with the version the clerk saw, so a case that changed meanwhile
 // is refused rather than overwritten.
 import { api, get, newID, ApiError } from './api.js';
-import { t, stateLabel, getLang } from './i18n.js';
+import { t, stateLabel } from './i18n.js';
 import { h, mount, field, select, fmtTime, fmtDuration, deadlineInfo, haversine, photoPoint, photoTime, shortID, toast } from './util.js';
 import { ref, catName, orgName, unitName, segName, gridName, deviceName, userName, fieldUsers } from './ref.js';
 import { stateBadge, caseFlags } from './cases.js';
@@ -321,7 +321,7 @@ function timelinePanel(history, c, reload) {
       h('span', { class: 'muted small' }, e.device_id ? t('hist.device', { d: deviceName(e.device_id) }) : t('hist.console')),
       e.clock_skewed ? h('span', { class: 'flag flag-warn' }, t('hist.skew')) : null),
     e.client_at ? h('div', { class: 'small muted' }, t('hist.client_at', { t: fmtTime(e.client_at, true), f: fmtTime(e.client_at_corrected, true) })) : null,
-    e.changes && e.changes.length ? h('ul', { class: 'changes' }, e.changes.map((ch) => h('li', {}, h('code', {}, ch.field), ': ',
+    e.changes && e.changes.length ? h('ul', { class: 'changes' }, e.changes.map((ch) => h('li', {}, t(`field.${ch.field}`) === `field.${ch.field}` ? h('code', {}, ch.field) : t(`field.${ch.field}`), ': ',
       h('del', {}, ch.old || '∅'), ' → ', h('ins', {}, ch.new || '∅')))) : null,
     e.comment ? h('p', { class: 'tl-comment' }, e.comment) : null,
     e.note ? h('p', { class: 'small muted' }, e.note) : null));
@@ -341,4 +341,3 @@ function timelinePanel(history, c, reload) {
     h('ol', { class: 'timeline' }, items), form);
 }
 
-export { DISPOSITIONS, getLang };

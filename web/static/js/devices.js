@@ -75,6 +75,7 @@ export async function renderDevices(main) {
         const res = await api('POST', '/devices', { username: user.value.trim(), name: name.value.trim() });
         mount(tokenBox, h('p', { class: 'notice' }, t('devices.token_once')),
           h('div', { class: 'token-row' }, qrSVG(res.token), h('code', { class: 'token', id: 'device-token' }, res.token)));
+        tokenBox.scrollIntoView({ block: 'center' });
         user.value = ''; name.value = '';
         await load();
       } catch (e) { mount(err, e.message); }

@@ -124,6 +124,13 @@ const zh = {
   'audit.title': '审计日志', 'audit.case': '案件编号', 'audit.user': '用户', 'audit.search': '搜索',
   'audit.at': '时间', 'audit.actor': '操作人', 'audit.action': '操作', 'audit.target': '对象', 'audit.detail': '详情',
   'audit.empty': '没有记录', 'audit.unavailable': '审计接口尚不可用',
+  'audit.seq': '序号', 'audit.hash': '哈希',
+  'audit.a.case.view': '查看案件', 'audit.a.case.create': '录入案件', 'audit.a.case.edit': '修改案件',
+  'audit.a.case.transition': '办理操作', 'audit.a.case.comment': '评论', 'audit.a.conflict.resolve': '处理冲突',
+  'audit.a.export': '导出',
+  'field.category': '类别', 'field.description': '描述', 'field.address': '地址', 'field.lat': '纬度', 'field.lon': '经度',
+  'field.accuracy': '定位精度', 'field.party': '当事人', 'field.quantity': '数量',
+  'conflicts.kind.field': '字段冲突', 'conflicts.kind.edit_after_close': '结案后修改', 'conflicts.kind.action_after_close': '结案后操作',
   'confirm': '确认', 'yes': '是', 'no': '否', 'close': '关闭',
 };
 
@@ -218,6 +225,13 @@ const en = {
   'audit.title': 'Audit log', 'audit.case': 'Case id', 'audit.user': 'User', 'audit.search': 'Search',
   'audit.at': 'Time', 'audit.actor': 'Actor', 'audit.action': 'Action', 'audit.target': 'Target', 'audit.detail': 'Detail',
   'audit.empty': 'No entries', 'audit.unavailable': 'The audit endpoint is not available yet',
+  'audit.seq': 'No.', 'audit.hash': 'Hash',
+  'audit.a.case.view': 'Viewed case', 'audit.a.case.create': 'Entered case', 'audit.a.case.edit': 'Edited case',
+  'audit.a.case.transition': 'Workflow action', 'audit.a.case.comment': 'Comment', 'audit.a.conflict.resolve': 'Resolved conflict',
+  'audit.a.export': 'Export',
+  'field.category': 'Category', 'field.description': 'Description', 'field.address': 'Address', 'field.lat': 'Latitude', 'field.lon': 'Longitude',
+  'field.accuracy': 'Accuracy', 'field.party': 'Party', 'field.quantity': 'Quantity',
+  'conflicts.kind.field': 'Field conflict', 'conflicts.kind.edit_after_close': 'Edit after close', 'conflicts.kind.action_after_close': 'Action after close',
   'confirm': 'Confirm', 'yes': 'Yes', 'no': 'No', 'close': 'Close',
 };
 

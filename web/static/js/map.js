@@ -25,7 +25,8 @@ export async function renderMap(main, params) {
       h('a', { href: '#/cases' + filterHash(f), class: 'button' }, t('nav.cases')), exportLinks(f)),
     h('div', { class: 'map-wrap' }, mapEl, legend)));
   if (typeof L === 'undefined') { mount(status, 'Leaflet missing'); return; }
-  const map = L.map(mapEl, { preferCanvas: false, keyboard: true, attributionControl: true });
+  // maxZoom must be set even without tiles: clustering needs it.
+  const map = L.map(mapEl, { keyboard: true, attributionControl: true, minZoom: 3, maxZoom: 19 });
   const tiles = meta('fieldsync-tile-url');
   if (tiles) {
     L.tileLayer(tiles, { maxZoom: 19, attribution: meta('fieldsync-tile-attribution') }).addTo(map);
