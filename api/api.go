@@ -55,6 +55,12 @@ type Deps struct {
 	SkewThreshold time.Duration
 	// Console is the console's static file system, served at /; nil for none.
 	Console fs.FS
+	// Audit is the audit log; nil takes Store when it implements
+	// models.AuditLog.
+	Audit models.AuditLog
+	// Stats serves statistics and the ids filter; nil takes Store when it
+	// implements models.StatsStore.
+	Stats models.StatsStore
 }
 
 // PhotoServer serves evidence bytes to callers whose scope covers the case,
@@ -120,6 +126,12 @@ func New(d Deps) *API {
 	if d.Gatherer == nil {
 		d.Gatherer = d.Registry
 	}
+	if al, ok := d.Store.(models.AuditLog); ok && d.Audit == nil {
+		d.Audit = al
+	}
+	if st, ok := d.Store.(models.StatsStore); ok && d.Stats == nil {
+		d.Stats = st
+	}
 	a := &API{d: d, log: d.Logger, now: d.Now, metrics: newHTTPMetrics(d.Registry)}
 	a.conv = func(sys string, lat, lon float64) (float64, float64) {
 		if d.Convert == nil || sys == "" || sys == "wgs84" {
@@ -181,6 +193,13 @@ func (a *API) routes() {
 	api.GET("/sync/events", a.events)
 	api.GET("/sync/outcomes", a.outcomes)
 	api.POST("/sync/ack", a.ack)
+
+	api.GET("/stats", a.stats)
+	api.GET("/exports/cases.csv", a.exportCSV)
+	api.GET("/exports/cases.geojson", a.exportGeoJSON)
+	api.GET("/exports/cases.kml", a.exportKML)
+	api.GET("/audit", a.listAudit)
+	api.GET("/audit/verify", a.verifyAudit)
 
 	api.GET("/devices", a.listDevices)
 	api.POST("/devices", a.enrollDevice)

@@ -131,7 +131,7 @@ func (a *API) listCases(c *echo.Context) error {
 	}
 	limit := q.Limit
 	q.Limit = limit + 1
-	list, err := a.d.Store.ListCases(c.Request().Context(), q)
+	list, err := a.listFiltered(c, q) // ListCases, or the ids filter (console.go)
 	if err != nil {
 		return err
 	}
@@ -178,6 +178,9 @@ func (a *API) getCase(c *echo.Context) error {
 	}
 	cs, err := a.loadVisible(c, actor)
 	if err != nil {
+		return err
+	}
+	if err := a.auditView(c, actor, cs); err != nil {
 		return err
 	}
 	return a.caseDetail(c, actor, cs, http.StatusOK)
@@ -258,6 +261,7 @@ func (a *API) applyAndShow(c *echo.Context, actor models.Actor, cmd models.Comma
 	if out.Status == models.OutcomeRejected {
 		return &models.Error{Code: out.Code, Message: out.Reason, Hint: out.Hint}
 	}
+	a.auditCommand(c, actor, cmd, out)
 	cs, err := a.d.Store.GetCase(ctx, out.CaseID)
 	if err != nil {
 		return err

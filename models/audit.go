@@ -197,4 +197,7 @@ type AuditLog interface {
 	// AuditChain returns up to limit entries with Seq > after, in Seq order:
 	// the chain as stored, for verification.
 	AuditChain(ctx context.Context, after int64, limit int) ([]AuditEntry, error)
+	// AuditLength returns how many entries were ever appended: a chain that
+	// verifies but is shorter was cut at its end.
+	AuditLength(ctx context.Context) (int64, error)
 }

@@ -181,3 +181,11 @@ func (d *DB) AuditChain(ctx context.Context, after int64, limit int) ([]models.A
 	}
 	return out, dbErr(rows.Err())
 }
+
+// AuditLength returns the 'audit' counter: the number of entries ever
+// appended.
+func (d *DB) AuditLength(ctx context.Context) (int64, error) {
+	var n int64
+	err := d.read(ctx).Raw("SELECT value FROM counters WHERE name = 'audit'").Row().Scan(&n)
+	return n, dbErr(err)
+}

@@ -141,8 +141,12 @@ func TestAuditAppendOnly(t *testing.T) {
 			if !errors.As(err, &br) || br.Seq != 2 {
 				t.Errorf("rewritten entry 2: verification says %v", err)
 			}
-			// Removing the newest entry cannot be hidden by appending.
+			// Removing the newest entry leaves a chain that verifies but is
+			// shorter than the log's length, and cannot be hidden by appending.
 			must(t, rawExec(d, "DELETE FROM audit_log WHERE seq = 3"))
+			if n, err := d.AuditLength(ctx); err != nil || n != 3 {
+				t.Errorf("AuditLength after the cut = %d, %v; want 3", n, err)
+			}
 			if _, err := d.AppendAudit(ctx, es[:1]); err == nil {
 				t.Error("appended after the newest entry was removed")
 			}

@@ -114,6 +114,9 @@ func testAuditAppendList(t *testing.T, s models.Store) {
 	if all[2].Detail != "{\"bad\":\"\uFFFD\"}" {
 		t.Errorf("detail not cleaned: %q", all[2].Detail)
 	}
+	if n, err := al.AuditLength(ctx); err != nil || n != 5 {
+		t.Errorf("AuditLength = %d, %v; want 5", n, err)
+	}
 	if n := verifyChain(t, al, 2); n != 5 {
 		t.Errorf("verified %d entries, want 5", n)
 	}
