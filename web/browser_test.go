@@ -729,3 +729,68 @@ func TestConsoleMapFollowsFilter(t *testing.T) {
 	c.goTo("#/map?state=registered")
 	c.waitJS(`document.getElementById('map')?.dataset.points === '1'`)
 }
+
+func TestConsoleStatsDrillDown(t *testing.T) {
+	c := newConsole(t)
+	var ids []uuid.UUID
+	for i := 0; i < 3; i++ {
+		ids = append(ids, c.env.Report("inspector1", testenv.InGrid1, "E0504"))
+	}
+	c.env.Act("clerk", ids[0], "register", nil)
+	c.env.Act("clerk", ids[1], "register", nil)
+	c.login("clerk1")
+	c.goTo("#/stats?by=category")
+	c.waitJS(`document.querySelector('#stats-totals tr[data-kind="registration_rate"]') !== null`)
+	row := eval[[]string](c, `[...document.querySelector('#stats-totals tr[data-kind="registration_rate"]').cells].map(td => td.textContent)`)
+	// 立案率 = 2 registered / 3 reported this month.
+	if len(row) < 4 || row[1] != "66.7%" || row[2] != "2" || row[3] != "3" {
+		t.Errorf("registration rate row = %q, want 66.7%% 2/3", row)
+	}
+	if n := eval[int](c, `document.querySelectorAll('svg.chart rect.bar').length`); n != 1 {
+		t.Errorf("chart by category has %d bars, want 1 (one category)", n)
+	}
+	c.shot("stats")
+	// The numerator is a link to the two registered cases.
+	c.click(`#stats-totals tr[data-kind="registration_rate"] td:nth-child(3) a`)
+	c.waitJS(`location.hash.startsWith('#/cases?ids=') && document.querySelector('main').dataset.ready === 'true'`)
+	c.waitJS(`document.querySelectorAll('table.cases tbody tr[data-id]').length === 2`)
+	got := eval[[]string](c, `[...document.querySelectorAll('table.cases tbody tr[data-id]')].map(r => r.dataset.id)`)
+	want := map[string]bool{ids[0].String(): true, ids[1].String(): true}
+	for _, id := range got {
+		if !want[id] {
+			t.Errorf("drill-down lists %s, not one of the registered cases", id)
+		}
+	}
+	c.shot("drill-down")
+}
+
+func TestConsoleAuditLog(t *testing.T) {
+	c := newConsole(t)
+	id := c.env.Report("inspector1", testenv.InGrid1, "E0504")
+	c.login("clerk1")
+	c.goTo("#/cases/" + id.String())
+	c.do(chromedp.Click(chromedp.CSS(`button.action[data-action="register"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form.action-form[data-action="register"]`)),
+		chromedp.Click(chromedp.CSS(`form.action-form button[type="submit"]`)))
+	c.waitJS(`document.querySelector('article.detail')?.dataset.state === 'registered'`)
+	// Search by case: the views and the registration, by clerk1.
+	c.goTo("#/audit")
+	c.do(chromedp.SendKeys(chromedp.CSS(`form.audit-form input[name="case"]`), id.String()),
+		chromedp.Click(chromedp.CSS(`form.audit-form button[type="submit"]`)))
+	c.waitJS(`location.hash.includes('case=` + id.String() + `') && document.querySelector('main').dataset.ready === 'true'`)
+	actions := eval[[]string](c, `[...document.querySelectorAll('table.audit tbody tr')].map(r => r.dataset.action)`)
+	joined := strings.Join(actions, ",")
+	if !strings.Contains(joined, "case.view") || !strings.Contains(joined, "case.transition") {
+		t.Errorf("audit of the case = %v, want its views and the transition", actions)
+	}
+	if text := eval[string](c, `document.querySelector('table.audit tbody').innerText`); !strings.Contains(text, "clerk1") || !strings.Contains(text, "action=register") {
+		t.Errorf("audit rows lack the actor or the action:\n%s", text)
+	}
+	c.shot("audit")
+	// The actor's name narrows the search to that user.
+	c.click(`table.audit tbody tr td:nth-child(3) a`)
+	c.waitJS(`location.hash.includes('user=') && document.querySelector('main').dataset.ready === 'true'`)
+	if n := eval[int](c, `document.querySelectorAll('table.audit tbody tr').length`); n < 2 {
+		t.Errorf("audit by user shows %d rows", n)
+	}
+}

@@ -27,8 +27,8 @@ export async function renderAudit(main, params, nav) {
   const actionSel = select('action', [['', t('filter.any')], ...ACTIONS.map((a) => [a, t(`audit.a.${a}`)])], q.action);
   const form = h('form', { class: 'audit-form', role: 'search', 'aria-label': t('audit.title') },
     field(t('audit.case'), caseIn), field(t('audit.user'), userIn), userList, field(t('audit.action'), actionSel),
-    field(t('filter.from'), h('input', { type: 'date', name: 'from', value: q.from })),
-    field(t('filter.to'), h('input', { type: 'date', name: 'to', value: q.to })),
+    field(t('audit.from'), h('input', { type: 'date', name: 'from', value: q.from }), null),
+    field(t('audit.to'), h('input', { type: 'date', name: 'to', value: q.to })),
     h('button', { type: 'submit', class: 'primary' }, t('audit.search')),
     h('button', { type: 'button', onclick: () => nav('#/audit') }, t('filter.reset')));
   form.addEventListener('submit', (ev) => {

@@ -9,7 +9,7 @@ import { ref, catName, orgName, towns, villages, fieldUsers, segName } from './r
 
 /** FILTER_KEYS are the filter fields the URL carries. */
 export const FILTER_KEYS = ['state', 'category', 'town', 'village', 'grid', 'segment', 'unit', 'reporter', 'source',
-  'from', 'to', 'overdue', 'rework', 'has_conflict', 'q', 'sort'];
+  'from', 'to', 'overdue', 'rework', 'has_conflict', 'q', 'sort', 'ids'];
 
 /** filterFrom reads a filter from URLSearchParams. */
 export function filterFrom(params) {
@@ -39,7 +39,7 @@ export function apiParams(f) {
   if (f.category) p.category = f.category;
   if (f.village && ref.byOrg.get(f.village)) p.org_path = ref.byOrg.get(f.village).path;
   else if (f.town && ref.byOrg.get(f.town)) p.org_path = ref.byOrg.get(f.town).path;
-  for (const k of ['grid', 'unit', 'reporter', 'source', 'from', 'to', 'q']) if (f[k]) p[k] = f[k];
+  for (const k of ['grid', 'unit', 'reporter', 'source', 'from', 'to', 'q', 'ids']) if (f[k]) p[k] = f[k];
   for (const k of ['overdue', 'rework', 'has_conflict']) if (f[k] === 'true') p[k] = 'true';
   return p;
 }
@@ -190,7 +190,7 @@ export function exportLinks(f) {
 }
 
 async function renderList(el, f, nav) {
-  const title = h('h2', { id: 'list-title' }, f.state ? (f.state.includes(',') ? t('queue.all_open') : stateLabel(f.state)) : t('queue.all'));
+  const title = h('h2', { id: 'list-title' }, f.ids ? t('list.drill') : f.state ? (f.state.includes(',') ? t('queue.all_open') : stateLabel(f.state)) : t('queue.all'));
   const status = h('p', { class: 'muted', role: 'status' }, t('loading'));
   const tbody = h('tbody', {});
   const table = h('table', { class: 'cases' },
