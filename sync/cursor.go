@@ -54,5 +54,11 @@ func DecodeCursor(s string) (Cursor, error) {
 	if seq < 0 {
 		return Cursor{}, bad
 	}
-	return Cursor{Seq: seq, Scope: binary.BigEndian.Uint64(b[8:])}, nil
+	c := Cursor{Seq: seq, Scope: binary.BigEndian.Uint64(b[8:])}
+	if EncodeCursor(c) != s {
+		// The base64 decoder skips line breaks: accept only the one spelling
+		// this server issues, so a cursor means one thing.
+		return Cursor{}, bad
+	}
+	return c, nil
 }
