@@ -1,8 +1,12 @@
 // Command fieldsync-bench measures the sync path end to end (push, pull, an
 // empty tablet's first sync, pull cost against log size) and, with --peer,
-// runs the pouchdb peer right after and prints the ratios.
+// runs the pouchdb peer right after and prints the ratios. The thumbs
+// subcommand measures the evidence pipeline instead: thumbnails of a 12 MP
+// JPEG against vipsthumbnail, photos per second with two workers, peak heap
+// per worker, and tus upload MB/s against a plain file copy.
 //
 //	go run ./cmd/fieldsync-bench --peer ../shared/peers/pouchdb/run.sh
+//	go run ./cmd/fieldsync-bench thumbs
 package main
 
 import (
@@ -25,6 +29,13 @@ func main() {
 		ctx, cancel := context.WithCancel(ctx)
 		go func() { b := make([]byte, 1); os.Stdin.Read(b); cancel() }()
 		os.Exit(cli.Main(ctx, strings.Split(args, "\x1f"), cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "thumbs" {
+		if err := bench.RunThumbs(ctx, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "fieldsync-bench thumbs:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	var o bench.Options
 	flag.IntVar(&o.N, "n", 10000, "cases pushed by one client and pulled back")
