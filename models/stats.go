@@ -288,8 +288,14 @@ func caseFacts(sc *StatsCase, p Period) facts {
 		f.hasDeadline = true
 		f.deadlineIn = p.Contains(*c.Deadline)
 	}
-	evs := slices.Clone(sc.Events)
-	slices.SortStableFunc(evs, func(a, b StatsEvent) int { return a.At.Compare(b.At) })
+	byTime := func(a, b StatsEvent) int { return a.At.Compare(b.At) }
+	evs := sc.Events
+	if !slices.IsSortedFunc(evs, byTime) {
+		// History comes in insertion order, which is time order but for
+		// transactions that commit out of step; never reorder the caller's.
+		evs = slices.Clone(evs)
+		slices.SortStableFunc(evs, byTime)
+	}
 	var lastDispatch *time.Time
 	for i := range evs {
 		ev := &evs[i]

@@ -147,10 +147,23 @@ func TestComputeStatsFixture(t *testing.T) {
 	}
 	// Shuffled input must give the same figures.
 	rng := rand.New(rand.NewPCG(1, 2))
-	for round := range 3 {
+	for round := range 4 {
 		in := slices.Clone(cases)
 		if round > 0 {
 			rng.Shuffle(len(in), func(i, j int) { in[i], in[j] = in[j], in[i] })
+		}
+		if round == 3 {
+			// History out of time order (transactions that committed out of
+			// step) is read in time order, and the caller's slice is left alone.
+			for i := range in {
+				in[i].Events = slices.Clone(in[i].Events)
+				slices.Reverse(in[i].Events)
+			}
+			defer func(first StatsEvent, evs []StatsEvent) {
+				if evs[0] != first {
+					t.Error("ComputeStats reordered the caller's events")
+				}
+			}(in[0].Events[0], in[0].Events)
 		}
 		s := ComputeStats(in, oct2026)
 		if len(s.Metrics) != len(MetricKinds) {
@@ -480,4 +493,24 @@ func diffSlices(a, b StatsSlice) string {
 		}
 	}
 	return ""
+}
+
+// BenchmarkComputeStats measures a district-sized month: 100,000 cases with
+// random histories, the totals and the previous month.
+func BenchmarkComputeStats(b *testing.B) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	base := sep(1, 0, 0)
+	cases := make([]StatsCase, 0, 100000)
+	for i := range 100000 {
+		created := base.Add(time.Duration(rng.IntN(60*24)) * time.Hour)
+		c := Case{ID: uuid.UUID{byte(i >> 16), byte(i >> 8), byte(i), 2}, Category: "E0504", CreatedAt: created,
+			Deadline: tp(created.Add(72 * time.Hour))}
+		cases = append(cases, StatsCase{Case: c, Events: randomTimeline(rng, created)})
+	}
+	p := MonthPeriod(2026, time.October)
+	b.ResetTimer()
+	for b.Loop() {
+		ComputeStats(cases, p)
+		ComputeStats(cases, p.Previous())
+	}
 }
