@@ -39,6 +39,15 @@ func (a *API) caseQuery(c *echo.Context, actor models.Actor) (models.CaseQuery, 
 	q.OrgPath = p.Get("org_path")
 	q.Grid = p.Get("grid")
 	q.UnitID = p.Get("unit")
+	q.RoadSegmentID = p.Get("road_segment")
+	q.Disposition = p.Get("disposition")
+	switch s := p.Get("sort"); s {
+	case "", "newest":
+	case "deadline":
+		q.Sort = models.SortDeadline
+	default:
+		return q, models.Errorf(models.CodeInvalidInput, "sort is newest or deadline").WithField("sort")
+	}
 	q.Text = strings.TrimSpace(p.Get("q"))
 	if s := p.Get("source"); s != "" {
 		q.Source = models.Source(s)

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/google/uuid"
@@ -73,7 +74,7 @@ func (a *API) thumbnail(c *echo.Context) error {
 	h := c.Response().Header()
 	h.Set("ETag", `"`+hash+`"`)
 	h.Set("Cache-Control", "private, max-age=31536000, immutable")
-	if c.Request().Header.Get("If-None-Match") == `"`+hash+`"` {
+	if etagMatch(c.Request().Header.Get("If-None-Match"), hash) {
 		return c.NoContent(http.StatusNotModified)
 	}
 	h.Set("Content-Type", "image/jpeg")
@@ -208,4 +209,17 @@ func (a *API) photoProve(c *echo.Context) error {
 		return err
 	}
 	return ok(c, photoDTO(p))
+}
+
+// etagMatch reports whether an If-None-Match header matches the strong tag
+// of hash, by the weak comparison RFC 9110 §13.1.2 asks for: any listed tag,
+// with or without W/, or *.
+func etagMatch(header, hash string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == `"`+hash+`"` {
+			return true
+		}
+	}
+	return false
 }

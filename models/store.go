@@ -123,25 +123,38 @@ type Tx interface {
 
 // CaseQuery filters a case list.
 type CaseQuery struct {
-	Scope          Scope
-	States         []State
-	Categories     []string
-	OrgPath        string // org path prefix
-	Grid           string
-	UnitID         string
-	ReporterID     uuid.UUID
-	Source         Source
-	BBox           *BBox
-	From, To       *time.Time // created between
-	Text           string     // substring of description, address or party
-	Overdue        bool
-	Now            time.Time // for Overdue
-	Rework         bool      // rework count ≥ 1
-	HasConflict    bool
+	Scope         Scope
+	States        []State
+	Categories    []string
+	OrgPath       string // org path prefix
+	Grid          string
+	UnitID        string
+	ReporterID    uuid.UUID
+	Source        Source
+	BBox          *BBox
+	From, To      *time.Time // created between
+	Text          string     // substring of description, address or party
+	Overdue       bool
+	Now           time.Time // for Overdue
+	Rework        bool      // rework count ≥ 1
+	HasConflict   bool
+	RoadSegmentID string
+	Disposition   string
+	// Sort orders the page: SortNewest (default) or SortDeadline.
+	Sort           CaseSort
 	After          uuid.UUID // keyset cursor: return cases with id < After
 	Limit          int
 	IncludeDeleted bool
 }
+
+// CaseSort is the order of a case list.
+type CaseSort string
+
+// Case list orders.
+const (
+	SortNewest   CaseSort = ""         // newest first (by id, a UUIDv7)
+	SortDeadline CaseSort = "deadline" // soonest deadline first, within a page
+)
 
 // BBox is a WGS84 bounding box.
 type BBox struct{ MinLon, MinLat, MaxLon, MaxLat float64 }

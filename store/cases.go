@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -42,73 +41,22 @@ func (d *DB) GetCase(ctx context.Context, id uuid.UUID) (models.Case, error) {
 // substring of description, address or party. Overdue uses q.Now, or the
 // current time when it is zero.
 func (d *DB) ListCases(ctx context.Context, q models.CaseQuery) ([]models.Case, error) {
-	g := d.read(ctx).Model(&caseRow{})
-	if cond, args, ok := scopeSQL(q.Scope, ""); ok {
-		g = g.Where(cond, args...)
-	}
-	if !q.IncludeDeleted {
-		g = g.Where("NOT deleted")
-	}
-	if len(q.States) > 0 {
-		g = g.Where("state IN ?", stringsOf(q.States))
-	}
-	if len(q.Categories) > 0 {
-		g = g.Where("category IN ?", q.Categories)
-	}
-	if q.OrgPath != "" {
-		g = g.Where(`(org_path = ? OR org_path LIKE ? ESCAPE '\')`, q.OrgPath, escapeLike(q.OrgPath)+"/%")
-	}
-	if q.Grid != "" {
-		g = g.Where("grid_code = ?", q.Grid)
-	}
-	if q.UnitID != "" {
-		g = g.Where("unit_id = ?", q.UnitID)
-	}
-	if q.ReporterID != uuid.Nil {
-		g = g.Where("reporter_id = ?", q.ReporterID)
-	}
-	if q.Source != "" {
-		g = g.Where("source = ?", string(q.Source))
-	}
-	if b := q.BBox; b != nil {
-		g = g.Where("lat >= ? AND lat <= ? AND lon >= ? AND lon <= ?", b.MinLat, b.MaxLat, b.MinLon, b.MaxLon)
-	}
-	if q.From != nil {
-		g = g.Where("created_at >= ?", ts(*q.From))
-	}
-	if q.To != nil {
-		g = g.Where("created_at < ?", ts(*q.To))
-	}
-	if q.Text != "" {
-		like := "LIKE"
-		if d.pg {
-			like = "ILIKE"
-		}
-		pat := "%" + escapeLike(q.Text) + "%"
-		g = g.Where("(description "+like+` ? ESCAPE '\' OR address `+like+` ? ESCAPE '\' OR party `+like+` ? ESCAPE '\')`,
-			pat, pat, pat)
-	}
-	if q.Overdue {
-		now := q.Now
-		if now.IsZero() {
-			now = time.Now()
-		}
-		g = g.Where("deadline IS NOT NULL AND deadline < ? AND state NOT IN ?", ts(now),
-			[]string{string(models.StateClosed), string(models.StateVoided)})
-	}
-	if q.Rework {
-		g = g.Where("rework_count >= 1")
-	}
-	if q.HasConflict {
-		g = g.Where("EXISTS (SELECT 1 FROM conflicts k WHERE k.case_id = cases.id AND k.status = ?)",
-			string(models.ConflictOpen))
-	}
+	conds, args := caseFilter(q, "c", d.pg)
+	order := "c.id DESC"
 	if q.After != uuid.Nil {
-		g = g.Where("id < ?", q.After)
+		conds = append(conds, "c.id < ?")
+		args = append(args, q.After)
 	}
-	var rows []caseRow
-	if err := g.Order("id DESC").Limit(pageLimit(q.Limit)).Find(&rows).Error; err != nil {
-		return nil, dbErr(err)
+	if q.Sort == models.SortDeadline {
+		// The queue view: soonest deadline first, cases without one last. Keyset
+		// paging follows id, so this order holds within a page.
+		order = "CASE WHEN c.deadline IS NULL THEN 1 ELSE 0 END, c.deadline, c.id DESC"
+	}
+	qs := d.bind("SELECT " + aliasedCaseCols("c") + " FROM cases AS c WHERE " + where(conds) +
+		" ORDER BY " + order + " LIMIT ?")
+	rows, err := queryCases(ctx, d.read(ctx), qs, append(args, pageLimit(q.Limit))...)
+	if err != nil {
+		return nil, err
 	}
 	return caseModels(rows), nil
 }

@@ -15,9 +15,9 @@ import (
 var _ models.StatsStore = (*DB)(nil)
 
 // caseFilter returns the conditions of q on the cases table under alias, with
-// their arguments: scope, deletion and every filter of ListCases except the
-// keyset cursor and the limit. It must select exactly what ListCases
-// selects; TestCaseFilterMatchesListCases holds the two together.
+// their arguments: scope, deletion and every filter of a case query except
+// the keyset cursor and the limit. ListCases, the statistics and the exports
+// all select through it.
 func caseFilter(q models.CaseQuery, alias string, pg bool) (conds []string, args []any) {
 	col := func(name string) string { return alias + "." + name }
 	add := func(cond string, a ...any) {
@@ -44,6 +44,12 @@ func caseFilter(q models.CaseQuery, alias string, pg bool) (conds []string, args
 	}
 	if q.UnitID != "" {
 		add(col("unit_id")+" = ?", q.UnitID)
+	}
+	if q.RoadSegmentID != "" {
+		add(col("road_segment_id")+" = ?", q.RoadSegmentID)
+	}
+	if q.Disposition != "" {
+		add(col("disposition")+" = ?", q.Disposition)
 	}
 	if q.ReporterID != uuid.Nil {
 		add(col("reporter_id")+" = ?", q.ReporterID)

@@ -323,8 +323,14 @@ func TestConsoleLoginAndQueue(t *testing.T) {
 	c.waitJS(`document.querySelector('a.queue[data-state="reported"] .q-count')?.dataset.count === '3'`)
 	c.do(chromedp.Click(chromedp.CSS(`a.queue[data-state="reported"]`)))
 	c.waitJS(`location.hash.includes('state=reported') && document.querySelector('main').dataset.ready === 'true'`)
-	c.waitJS(`document.querySelectorAll('table.cases tbody tr[data-id]').length === 3`)
-	ids := eval[[]string](c, `[...document.querySelectorAll('table.cases tbody tr[data-id]')].map(r => r.dataset.id)`)
+	// Read the rows in the same evaluation that sees the page settled: the
+	// console may redraw the list (a second route for the same hash) between two
+	// separate evaluations.
+	ids := eval[[]string](c, `new Promise(done => { const tick = () => {
+		const rows = [...document.querySelectorAll('table.cases tbody tr[data-id]')];
+		if (rows.length === 3 && document.querySelector('main').dataset.ready === 'true') done(rows.map(r => r.dataset.id));
+		else setTimeout(tick, 50);
+	}; tick(); })`)
 	got := strings.Join(ids, " ")
 	for _, id := range mine {
 		if !strings.Contains(got, id.String()) {
@@ -778,6 +784,9 @@ func TestConsoleAuditLog(t *testing.T) {
 	c.do(chromedp.SendKeys(chromedp.CSS(`form.audit-form input[name="case"]`), id.String()),
 		chromedp.Click(chromedp.CSS(`form.audit-form button[type="submit"]`)))
 	c.waitJS(`location.hash.includes('case=` + id.String() + `') && document.querySelector('main').dataset.ready === 'true'`)
+	// The rows arrive after the page marks itself ready for the new search:
+	// wait for the search's own rows rather than read the previous list.
+	c.waitJS(`[...document.querySelectorAll('table.audit tbody tr')].some(r => r.dataset.action === 'case.transition')`)
 	actions := eval[[]string](c, `[...document.querySelectorAll('table.audit tbody tr')].map(r => r.dataset.action)`)
 	joined := strings.Join(actions, ",")
 	if !strings.Contains(joined, "case.view") || !strings.Contains(joined, "case.transition") {

@@ -27,6 +27,8 @@ func matches(q models.CaseQuery, c models.Case, conflicted map[uuid.UUID]bool) b
 		q.UnitID != "" && c.UnitID != q.UnitID,
 		q.ReporterID != uuid.Nil && c.ReporterID != q.ReporterID,
 		q.Source != "" && c.Source != q.Source,
+		q.RoadSegmentID != "" && c.RoadSegmentID != q.RoadSegmentID,
+		q.Disposition != "" && c.Disposition != q.Disposition,
 		q.BBox != nil && (c.Location.Lat < q.BBox.MinLat || c.Location.Lat > q.BBox.MaxLat ||
 			c.Location.Lon < q.BBox.MinLon || c.Location.Lon > q.BBox.MaxLon),
 		q.From != nil && c.CreatedAt.Before(*q.From),
@@ -73,6 +75,8 @@ func testListCases(t *testing.T, s models.Store) {
 			c.ReworkCount = 1 + i%3
 		}
 		c.Deleted = i%7 == 6
+		c.RoadSegmentID = []string{"", "seg-1", "seg-2"}[(i/2)%3]
+		c.Disposition = []string{"", "劝导整改", "责令限期改正", ""}[i%4]
 		all = append(all, c)
 	}
 	all = putCases(t, s, all...)
@@ -123,6 +127,8 @@ func testListCases(t *testing.T, s models.Store) {
 		"overdue":           {Scope: everyone, Overdue: true, Now: at(20 * time.Hour)},
 		"rework":            {Scope: everyone, Rework: true},
 		"has conflict":      {Scope: everyone, HasConflict: true},
+		"road segment":      {Scope: everyone, RoadSegmentID: "seg-1"},
+		"disposition":       {Scope: everyone, Disposition: "劝导整改"},
 		"include deleted":   {Scope: everyone, IncludeDeleted: true},
 		"combined":          {Scope: models.Scope{OrgPrefixes: []string{townA, townB}}, Text: "blocked", IncludeDeleted: true, States: models.States[:8]},
 	}
@@ -159,6 +165,23 @@ func testListCases(t *testing.T, s models.Store) {
 				t.Errorf("ListCases %s (limit %d):\n%s", name, limit, d)
 			}
 		}
+	}
+	// The queue order: soonest deadline first, cases without one last.
+	byDeadline, err := s.ListCases(ctx, models.CaseQuery{Scope: everyone, Sort: models.SortDeadline, Limit: 1000})
+	must(t, err)
+	seenNone := false
+	for i, c := range byDeadline {
+		switch {
+		case c.Deadline == nil:
+			seenNone = true
+		case seenNone:
+			t.Fatalf("deadline order: case %d has a deadline after one without", i)
+		case i > 0 && byDeadline[i-1].Deadline != nil && c.Deadline.Before(*byDeadline[i-1].Deadline):
+			t.Fatalf("deadline order broken at %d", i)
+		}
+	}
+	if !seenNone || len(byDeadline) < 10 {
+		t.Fatalf("deadline order: the fixture does not exercise it (%d cases)", len(byDeadline))
 	}
 	// Rows come back whole.
 	cs, err := s.ListCases(ctx, models.CaseQuery{Scope: everyone, Limit: 1})

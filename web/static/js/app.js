@@ -19,6 +19,8 @@ let navEl = null;
 let lastCasesHash = '#/cases';
 
 function nav(hash) {
+  // Not ready from this moment: the hashchange that routes comes later.
+  if (main) main.dataset.ready = 'false';
   if (location.hash === hash) route(); else location.hash = hash;
 }
 
@@ -74,7 +76,19 @@ function shell(me) {
     h('div', { id: 'toast', class: 'toasts', 'aria-live': 'polite' }));
 }
 
-async function route() {
+// Routes run one at a time and only the newest one asked for renders: two
+// quick hash changes must not let the older view's late answer overwrite
+// the newer one.
+let routing = Promise.resolve();
+let wanted = 0;
+function route() {
+  const mine = ++wanted;
+  if (main) main.dataset.ready = 'false';
+  routing = routing.then(() => (mine === wanted ? renderRoute(mine) : undefined));
+  return routing;
+}
+
+async function renderRoute(mine) {
   const m = main;
   if (!m) return;
   const raw = location.hash.replace(/^#\/?/, '');
@@ -106,7 +120,7 @@ async function route() {
     console.error(e); // eslint-disable-line no-console
     mount(m, h('div', { class: 'error', role: 'alert' }, h('h1', {}, t('error')), h('p', {}, e.message || String(e))));
   }
-  m.dataset.ready = 'true';
+  if (mine === wanted) m.dataset.ready = 'true';
 }
 
 async function start() {
