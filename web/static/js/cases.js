@@ -30,8 +30,8 @@ export function filterHash(f) {
 
 /**
  * apiParams maps a console filter to GET /api/v1/cases parameters. Town and
- * village become an org path prefix; the road segment and the sort order have
- * no API parameter and are applied to the loaded rows.
+ * village become an org path prefix. The deadline order is the server's (so
+ * paging follows it); the other orders sort the loaded rows.
  */
 export function apiParams(f) {
   const p = {};
@@ -40,13 +40,15 @@ export function apiParams(f) {
   if (f.village && ref.byOrg.get(f.village)) p.org_path = ref.byOrg.get(f.village).path;
   else if (f.town && ref.byOrg.get(f.town)) p.org_path = ref.byOrg.get(f.town).path;
   for (const k of ['grid', 'unit', 'reporter', 'source', 'from', 'to', 'q', 'ids']) if (f[k]) p[k] = f[k];
+  if (f.segment) p.road_segment = f.segment;
+  if (f.sort === 'deadline') p.sort = 'deadline';
   for (const k of ['overdue', 'rework', 'has_conflict']) if (f[k] === 'true') p[k] = 'true';
   return p;
 }
 
-/** localFilter applies the filters the API does not take. */
+/** localFilter applies the filters the API does not take (none left: the road segment is the server's). */
 export function localFilter(f, items) {
-  return f.segment ? items.filter((c) => c.road_segment_id === f.segment) : items;
+  return items;
 }
 
 const sorters = {
@@ -204,7 +206,7 @@ async function renderList(el, f, nav) {
   const draw = () => {
     const sorted = localFilter(f, rows).slice().sort(sorters[f.sort] || sorters.newest);
     mount(tbody, sorted.length ? sorted.map((c) => caseRow(c, nav)) : h('tr', {}, h('td', { colspan: 7, class: 'empty' }, t('list.empty'))));
-    mount(status, t('list.loaded', { n: sorted.length }), f.segment ? ` · ${t('filter.segment_note')}` : '');
+    mount(status, t('list.loaded', { n: sorted.length }));
     more.hidden = !cursor;
   };
   const page = async () => {
