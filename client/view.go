@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -305,32 +304,7 @@ func evidence(v *CaseView, photos []PhotoView) models.Evidence {
 }
 
 // setField writes one edited field into c, the way the server's edit does.
-func setField(c *models.Case, f, v string) {
-	num := func() float64 { x, _ := strconv.ParseFloat(v, 64); return x }
-	switch f {
-	case "category":
-		c.Category = v
-	case "description":
-		c.Description = v
-	case "address":
-		c.Location.Address = v
-	case "lat":
-		c.Location.Lat = num()
-	case "lon":
-		c.Location.Lon = num()
-	case "accuracy":
-		c.Location.Accuracy = num()
-	case "party":
-		c.Party = v
-	case "quantity":
-		if v == "" {
-			c.Quantity = nil
-		} else {
-			x := num()
-			c.Quantity = &x
-		}
-	}
-}
+var setField = models.SetField
 
 // Conflicts returns the conflict records pulled for the tablet's cases, open
 // ones first, newest first within each.

@@ -9,29 +9,12 @@ import (
 	"github.com/fieldsync/fieldsync/models"
 )
 
-// fieldValues returns the editable fields of c as strings, the form in which
-// edits, history and conflict records carry them.
-func fieldValues(c *models.Case) map[string]string {
-	return map[string]string{
-		"category":    c.Category,
-		"description": c.Description,
-		"address":     c.Location.Address,
-		"lat":         formatFloat(c.Location.Lat),
-		"lon":         formatFloat(c.Location.Lon),
-		"accuracy":    formatFloat(c.Location.Accuracy),
-		"party":       c.Party,
-		"quantity":    formatQuantity(c.Quantity),
-	}
-}
-
-func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
-
-func formatQuantity(q *float64) string {
-	if q == nil {
-		return ""
-	}
-	return formatFloat(*q)
-}
+// fieldValues and setField are the domain's; the engine calls them often.
+var (
+	fieldValues = models.FieldValues
+	setField    = models.SetField
+	formatFloat = models.FormatFloat
+)
 
 // maxText bounds free-text fields so one command cannot bloat every pull.
 const maxText = 4000
@@ -87,32 +70,4 @@ func validateEdit(fields map[string]string, categoryOK func(string) bool) (map[s
 		out[f] = v
 	}
 	return out, nil
-}
-
-// setField writes one validated field value into c.
-func setField(c *models.Case, f, v string) {
-	num := func() float64 { x, _ := strconv.ParseFloat(v, 64); return x }
-	switch f {
-	case "category":
-		c.Category = v
-	case "description":
-		c.Description = v
-	case "address":
-		c.Location.Address = v
-	case "lat":
-		c.Location.Lat = num()
-	case "lon":
-		c.Location.Lon = num()
-	case "accuracy":
-		c.Location.Accuracy = num()
-	case "party":
-		c.Party = v
-	case "quantity":
-		if v == "" {
-			c.Quantity = nil
-		} else {
-			x := num()
-			c.Quantity = &x
-		}
-	}
 }
