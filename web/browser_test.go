@@ -803,3 +803,163 @@ func TestConsoleAuditLog(t *testing.T) {
 		t.Errorf("audit by user shows %d rows", n)
 	}
 }
+
+// setSelect chooses a value in a <select> the way a user's choice does: the
+// change event follows.
+func (c *console) setSelect(css, value string) {
+	c.t.Helper()
+	ok := eval[bool](c, fmt.Sprintf(`(() => { const s = document.querySelector(%q); if (!s) return false;
+		s.value = %q; s.dispatchEvent(new Event('change', {bubbles: true})); return s.value === %q; })()`, css, value, value))
+	if !ok {
+		c.shot("failure")
+		c.t.Fatalf("cannot choose %s in %s", value, css)
+	}
+}
+
+func TestConsoleNewHotlineCase(t *testing.T) {
+	c := newConsole(t)
+	countCases := func() int {
+		var l struct {
+			Items []json.RawMessage `json:"items"`
+		}
+		c.env.Do("clerk", http.MethodGet, "/api/v1/cases?limit=500", nil, &l).Must(t, http.StatusOK)
+		return len(l.Items)
+	}
+	c.login("clerk1")
+	// The entry point is in the main navigation for a clerk.
+	c.click(`.topnav a[data-view="new"]`)
+	c.waitJS(`location.hash === '#/new' && document.querySelector('main').dataset.ready === 'true' && document.getElementById('newcase-form') !== null`)
+	if title := eval[string](c, `document.getElementById('newcase-title').textContent`); title != "新建案件" {
+		t.Errorf("form title %q", title)
+	}
+	// Every control has a label; the map draws the grids without a tile layer.
+	if n := eval[int](c, `[...document.querySelectorAll('#newcase-form input, #newcase-form select, #newcase-form textarea')].filter(e => !(e.labels && e.labels.length)).length`); n != 0 {
+		t.Errorf("%d form controls have no label", n)
+	}
+	c.waitJS(`document.getElementById('newcase-map').dataset.ready === 'true' && document.querySelector('#newcase-map path.grid-` + testenv.Grid1 + `') !== null`)
+	if n := eval[int](c, `document.querySelectorAll('#newcase-map .leaflet-tile').length`); n != 0 {
+		t.Errorf("%d tiles without a tile URL", n)
+	}
+	// The source defaults to the hotline; quantity appears with the category's unit.
+	if src := eval[string](c, `document.querySelector('#newcase-form select[name="source"]').value`); src != "hotline" {
+		t.Errorf("source defaults to %q, want hotline", src)
+	}
+	if !eval[bool](c, `document.querySelector('#newcase-form input[name="quantity"]').closest('.field').hidden`) {
+		t.Error("quantity shown before a category that counts something is chosen")
+	}
+	// An empty form is refused on the page, the required fields marked.
+	c.click(`#newcase-submit`)
+	c.waitJS(`document.getElementById('newcase-error').dataset.code === 'form'`)
+	invalid := eval[[]string](c, `[...document.querySelectorAll('#newcase-form [aria-invalid="true"]')].map(e => e.name)`)
+	if strings.Join(invalid, ",") != "category,description,lat,lon" {
+		t.Errorf("empty form marks %v, want category, description, lat and lon", invalid)
+	}
+
+	c.setSelect(`#newcase-form select[name="category"]`, "E0504")
+	if label := eval[string](c, `(() => { const q = document.querySelector('#newcase-form input[name="quantity"]'); return q.closest('.field').hidden ? '' : q.labels[0].textContent; })()`); label != "数量（个）" {
+		t.Errorf("quantity label %q, want 数量（个） for E0504", label)
+	}
+	c.do(chromedp.SendKeys(chromedp.CSS(`#newcase-form textarea[name="description"]`), "市民来电：门店占道摆放货架"),
+		chromedp.SendKeys(chromedp.CSS(`#newcase-form input[name="address"]`), "君山路1号"),
+		chromedp.SendKeys(chromedp.CSS(`#newcase-form input[name="party"]`), "老王烧烤"),
+		chromedp.SendKeys(chromedp.CSS(`#newcase-form input[name="quantity"]`), "2"),
+		chromedp.SendKeys(chromedp.CSS(`#newcase-form input[name="lat"]`), "91"),
+		chromedp.SendKeys(chromedp.CSS(`#newcase-form input[name="lon"]`), fmt.Sprint(testenv.InGrid1.Lon)))
+	// Latitude 91 is caught by the form itself.
+	c.click(`#newcase-submit`)
+	c.waitJS(`document.querySelector('#newcase-form input[name="lat"]').getAttribute('aria-invalid') === 'true'`)
+	if msg := eval[string](c, `document.getElementById('newcase-lat-error').textContent`); !strings.Contains(msg, "-90 到 90") {
+		t.Errorf("latitude message %q", msg)
+	}
+	// A page whose check is missing (stale or tampered with) sends it: the
+	// server refuses it, and its problem is shown on the form.
+	c.do(chromedp.Evaluate[chromedp.Void](`(() => { const i = document.querySelector('#newcase-form input[name="lat"]'); i.removeAttribute('min'); i.removeAttribute('max'); })()`))
+	c.click(`#newcase-submit`)
+	c.waitJS(`document.getElementById('newcase-error').dataset.code === 'invalid_location'`)
+	got := eval[[]string](c, `[document.getElementById('newcase-error').textContent,
+		document.querySelector('#newcase-form input[name="lat"]').getAttribute('aria-invalid') || '',
+		document.activeElement?.name || '', location.hash]`)
+	if !strings.Contains(got[0], "latitude 91") || got[1] != "true" || got[2] != "lat" || got[3] != "#/new" {
+		t.Errorf("after the server's refusal: error %q, lat aria-invalid %q, focus on %q, at %s", got[0], got[1], got[2], got[3])
+	}
+	c.shot("invalid-location")
+	if n := countCases(); n != 0 {
+		t.Fatalf("a refused entry left %d cases", n)
+	}
+
+	// From the keyboard: Enter on the focused map picks its centre.
+	c.do(chromedp.Focus(chromedp.ID("newcase-map")), chromedp.KeyEvent("\r"))
+	c.waitJS(`(() => { const v = document.querySelector('#newcase-form input[name="lat"]').value; return v !== '' && Math.abs(Number(v) - 91) > 1; })()`)
+	// Pick the point by clicking grid 1 on the map.
+	xy := eval[[]float64](c, `(() => { const r = document.querySelector('#newcase-map path.grid-`+testenv.Grid1+`').getBoundingClientRect();
+		return [r.left + r.width / 2, r.top + r.height / 2, r.width, r.height]; })()`)
+	if xy[2] < 4 || xy[3] < 4 {
+		t.Fatalf("grid 1 is %vx%v px on the map: too small to click", xy[2], xy[3])
+	}
+	c.do(chromedp.MouseClickXY(xy[0], xy[1]))
+	c.waitJS(`document.getElementById('newcase-grid').dataset.grid === '` + testenv.Grid1 + `'`)
+	ll := eval[[]string](c, `[document.querySelector('#newcase-form input[name="lat"]').value, document.querySelector('#newcase-form input[name="lon"]').value,
+		document.querySelector('#newcase-form input[name="lat"]').getAttribute('aria-invalid') || '', document.getElementById('newcase-error').textContent]`)
+	var lat, lon float64
+	if _, err := fmt.Sscan(ll[0], &lat); err != nil {
+		t.Fatalf("latitude %q after the map click: %v", ll[0], err)
+	}
+	if _, err := fmt.Sscan(ll[1], &lon); err != nil {
+		t.Fatalf("longitude %q after the map click: %v", ll[1], err)
+	}
+	if lat < 34.86 || lat > 34.861 || lon < 117.55 || lon > 117.551 || ll[2] != "" || ll[3] != "" {
+		t.Errorf("map click gave %v, %v (still invalid: %q, error %q), want a point in grid 1 and the error gone", lat, lon, ll[2], ll[3])
+	}
+	c.shot("form-filled")
+	c.click(`#newcase-submit`)
+	// Land on the new case's page; read it in the evaluation that sees it settled.
+	page := eval[[]string](c, `new Promise(done => { const tick = () => {
+		const a = document.querySelector('article.detail');
+		if (a && document.querySelector('main').dataset.ready === 'true' && location.hash === '#/cases/' + a.dataset.id)
+			done([a.dataset.id, a.dataset.state, a.querySelector('#case-title .badge').textContent, a.querySelector('dl.info').innerText]);
+		else setTimeout(tick, 50);
+	}; tick(); })`)
+	if page[1] != "reported" || page[2] != "待受理" || !strings.Contains(page[3], "12345热线") || !strings.Contains(page[3], "老王烧烤") {
+		t.Errorf("detail page: state %s badge %q, info:\n%s", page[1], page[2], page[3])
+	}
+	c.shot("created")
+	id, err := uuid.Parse(page[0])
+	if err != nil {
+		t.Fatalf("case id %q: %v", page[0], err)
+	}
+	var d struct {
+		Case struct {
+			Category    string   `json:"category"`
+			Description string   `json:"description"`
+			Source      string   `json:"source"`
+			GridCode    string   `json:"grid_code"`
+			State       string   `json:"state"`
+			Party       string   `json:"party"`
+			Quantity    *float64 `json:"quantity"`
+			Location    struct {
+				Lat     float64 `json:"lat"`
+				Lon     float64 `json:"lon"`
+				Address string  `json:"address"`
+			} `json:"location"`
+		} `json:"case"`
+	}
+	c.env.Do("clerk", http.MethodGet, "/api/v1/cases/"+id.String(), nil, &d).Must(t, http.StatusOK)
+	cs := d.Case
+	if cs.GridCode != testenv.Grid1 || cs.Source != "hotline" || cs.State != "reported" || cs.Category != "E0504" ||
+		cs.Description != "市民来电：门店占道摆放货架" || cs.Party != "老王烧烤" || cs.Quantity == nil || *cs.Quantity != 2 ||
+		cs.Location.Address != "君山路1号" || math.Abs(cs.Location.Lat-lat) > 1e-9 || math.Abs(cs.Location.Lon-lon) > 1e-9 {
+		t.Errorf("created case = %+v (quantity %v), want E0504 from the hotline in grid %s at %v, %v", cs, cs.Quantity, testenv.Grid1, lat, lon)
+	}
+	if n := countCases(); n != 1 {
+		t.Errorf("%d cases after one entry, want 1", n)
+	}
+	// The form in English, for the screenshot.
+	c.goTo("#/new")
+	c.click(`header.top button.lang`)
+	c.waitJS(`document.documentElement.lang === 'en' && document.getElementById('newcase-title')?.textContent === 'New case' && document.querySelector('main').dataset.ready === 'true'`)
+	c.setSelect(`#newcase-form select[name="category"]`, "E0101")
+	if label := eval[string](c, `document.querySelector('#newcase-form input[name="quantity"]').labels[0].textContent`); label != "Quantity (m²)" {
+		t.Errorf("English quantity label %q for E0101", label)
+	}
+	c.shot("form-en")
+}

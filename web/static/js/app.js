@@ -1,5 +1,5 @@
 // The console's shell: login, navigation, language switch and a hash router
-// (#/cases, #/cases/:id, #/conflicts, #/map, #/stats, #/devices, #/audit), so
+// (#/cases, #/cases/:id, #/new, #/conflicts, #/map, #/stats, #/devices, #/audit), so
 // the server serves only static files and every view has a URL.
 import { get, login, logout, forget, csrfToken, setUnauthenticatedHandler, ApiError } from './api.js';
 import { t, setLang, getLang } from './i18n.js';
@@ -12,6 +12,7 @@ import { renderMap } from './map.js';
 import { renderStats } from './stats.js';
 import { renderDevices } from './devices.js';
 import { renderAudit } from './audit.js';
+import { renderNewCase, canCreateCase } from './newcase.js';
 
 const root = document.getElementById('app');
 let main = null;
@@ -25,7 +26,7 @@ function nav(hash) {
 }
 
 const VIEWS = [
-  ['cases', 'nav.cases'], ['conflicts', 'nav.conflicts'], ['map', 'nav.map'], ['stats', 'nav.stats'],
+  ['cases', 'nav.cases'], ['new', 'nav.new', canCreateCase], ['conflicts', 'nav.conflicts'], ['map', 'nav.map'], ['stats', 'nav.stats'],
   ['devices', 'nav.devices'], ['audit', 'nav.audit'],
 ];
 
@@ -61,7 +62,7 @@ function showLogin(message) {
 
 function shell(me) {
   navEl = h('nav', { class: 'topnav', 'aria-label': t('nav.main') },
-    h('ul', {}, VIEWS.map(([v, key]) => h('li', {}, h('a', { href: `#/${v}`, dataset: { view: v } }, t(key))))));
+    h('ul', {}, VIEWS.filter(([, , may]) => !may || may(me)).map(([v, key]) => h('li', {}, h('a', { href: `#/${v}`, dataset: { view: v } }, t(key))))));
   main = h('main', { id: 'main', tabindex: '-1' });
   mount(root,
     h('a', { href: '#main', class: 'skip', onclick: (ev) => { ev.preventDefault(); main.focus(); } }, t('app.skip')),
@@ -108,6 +109,7 @@ async function renderRoute(mine) {
         if (parts[1]) await renderDetail(main, parts[1], nav);
         else { lastCasesHash = location.hash || '#/cases'; await renderCases(main, params, nav); }
         break;
+      case 'new': await renderNewCase(main, nav); break;
       case 'conflicts': await renderConflicts(main); break;
       case 'map': await renderMap(main, params.toString() ? params : new URLSearchParams(lastCasesHash.split('?')[1] || '')); break;
       case 'stats': await renderStats(main, params, nav); break;
