@@ -268,7 +268,7 @@ func (a *API) applyAndShow(c *echo.Context, actor models.Actor, cmd models.Comma
 		return err
 	}
 	if out.Status == models.OutcomeRejected {
-		return &models.Error{Code: out.Code, Message: out.Reason, Hint: out.Hint}
+		return &models.Error{Code: out.Code, Message: out.Reason, Hint: out.Hint, Field: out.Field}
 	}
 	a.auditCommand(c, actor, cmd, out)
 	cs, err := a.d.Store.GetCase(ctx, out.CaseID)

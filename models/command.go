@@ -88,6 +88,7 @@ type Outcome struct {
 	Code       Code              // rejected: stable code
 	Reason     string            // rejected: human-readable
 	Hint       string            // rejected: what to do
+	Field      string            // rejected: the input it concerns, when one (not stored)
 	Pending    []uuid.UUID       // evidence_pending: photos still missing
 	At         time.Time
 	Acked      bool

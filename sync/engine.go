@@ -485,7 +485,7 @@ func rejected(err error) models.Outcome {
 	o := models.Outcome{Status: models.OutcomeRejected, Code: models.ErrorCode(err)}
 	var me *models.Error
 	if errors.As(err, &me) {
-		o.Reason, o.Hint = me.Message, me.Hint
+		o.Reason, o.Hint, o.Field = me.Message, me.Hint, me.Field
 	} else {
 		o.Code, o.Reason = models.CodeInternal, "internal error"
 	}
@@ -776,6 +776,11 @@ func (b *batch) createCase(cmd models.Command) (models.Outcome, error) {
 		c.Source = d.Source
 		if !c.Source.Valid() || c.Source == models.SourceDevice {
 			c.Source = models.SourceConsole
+		}
+		if strings.TrimSpace(d.Description) == "" {
+			// A tablet's report speaks through its photos; a phoned-in one has
+			// only its words.
+			return models.Outcome{}, models.Errorf(models.CodeInvalidInput, "describe the problem the caller reports").WithField("description")
 		}
 	}
 	c.State = models.StateReported
