@@ -180,6 +180,24 @@ func (a *API) loadVisible(c *echo.Context, actor models.Actor) (models.Case, err
 	return cs, err
 }
 
+// caseRequest is the common start of a command on one case: the caller
+// (with one of roles, when any are named), the case if they may see it, and
+// the decoded body.
+func (a *API) caseRequest(c *echo.Context, body any, roles ...models.Role) (models.Actor, models.Case, error) {
+	actor, err := actorOf(c)
+	if err == nil && len(roles) > 0 {
+		actor, err = requireRole(c, roles...)
+	}
+	if err != nil {
+		return actor, models.Case{}, err
+	}
+	cs, err := a.loadVisible(c, actor)
+	if err != nil {
+		return actor, cs, err
+	}
+	return actor, cs, decodeJSON(c, body)
+}
+
 func (a *API) getCase(c *echo.Context) error {
 	actor, err := actorOf(c)
 	if err != nil {
@@ -293,16 +311,9 @@ type EditRequest struct {
 }
 
 func (a *API) editCase(c *echo.Context) error {
-	actor, err := requireRole(c, models.RoleClerk, models.RoleSupervisor, models.RoleAdmin)
-	if err != nil {
-		return err
-	}
-	cs, err := a.loadVisible(c, actor)
-	if err != nil {
-		return err
-	}
 	var req EditRequest
-	if err := decodeJSON(c, &req); err != nil {
+	actor, cs, err := a.caseRequest(c, &req, models.RoleClerk, models.RoleSupervisor, models.RoleAdmin)
+	if err != nil {
 		return err
 	}
 	cmd := models.Command{ID: req.CommandID, Kind: models.CmdEditFields, CaseID: cs.ID, BaseVersion: req.BaseVersion,
@@ -320,16 +331,9 @@ type TransitionRequest struct {
 }
 
 func (a *API) transition(c *echo.Context) error {
-	actor, err := actorOf(c)
-	if err != nil {
-		return err
-	}
-	cs, err := a.loadVisible(c, actor)
-	if err != nil {
-		return err
-	}
 	var req TransitionRequest
-	if err := decodeJSON(c, &req); err != nil {
+	actor, cs, err := a.caseRequest(c, &req)
+	if err != nil {
 		return err
 	}
 	if !models.Action(req.Action).Valid() {
@@ -357,16 +361,9 @@ type CommentRequest struct {
 }
 
 func (a *API) addComment(c *echo.Context) error {
-	actor, err := actorOf(c)
-	if err != nil {
-		return err
-	}
-	cs, err := a.loadVisible(c, actor)
-	if err != nil {
-		return err
-	}
 	var req CommentRequest
-	if err := decodeJSON(c, &req); err != nil {
+	actor, cs, err := a.caseRequest(c, &req)
+	if err != nil {
 		return err
 	}
 	cmd := models.Command{ID: req.CommandID, Kind: models.CmdAddComment, CaseID: cs.ID, Comment: req.Body}
