@@ -338,11 +338,7 @@ func (t *tabletCmd) comment(ctx context.Context, args []string) error {
 }
 
 func (t *tabletCmd) sync(ctx context.Context, args []string) error {
-	fs := t.flags("sync")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	c, err := t.open(ctx, client.Config{})
+	c, err := t.openWithFlags(ctx, "sync", args)
 	if err != nil {
 		return err
 	}
@@ -412,11 +408,7 @@ func clip(s string, n int) string {
 }
 
 func (t *tabletCmd) cases(ctx context.Context, args []string) error {
-	fs := t.flags("cases")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	c, err := t.open(ctx, client.Config{})
+	c, err := t.openWithFlags(ctx, "cases", args)
 	if err != nil {
 		return err
 	}
@@ -445,6 +437,15 @@ func (t *tabletCmd) cases(ctx context.Context, args []string) error {
 	return tw.Flush()
 }
 
+// openWithFlags parses a subcommand that takes only the common flags and
+// opens the tablet's store.
+func (t *tabletCmd) openWithFlags(ctx context.Context, name string, args []string) (*client.Client, error) {
+	if err := t.flags(name).Parse(args); err != nil {
+		return nil, err
+	}
+	return t.open(ctx, client.Config{})
+}
+
 func actionNames(as []models.Action) []string {
 	out := make([]string, len(as))
 	for i, a := range as {
@@ -454,11 +455,7 @@ func actionNames(as []models.Action) []string {
 }
 
 func (t *tabletCmd) conflicts(ctx context.Context, args []string) error {
-	fs := t.flags("conflicts")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	c, err := t.open(ctx, client.Config{})
+	c, err := t.openWithFlags(ctx, "conflicts", args)
 	if err != nil {
 		return err
 	}
@@ -485,11 +482,7 @@ func (t *tabletCmd) conflicts(ctx context.Context, args []string) error {
 }
 
 func (t *tabletCmd) outbox(ctx context.Context, args []string) error {
-	fs := t.flags("outbox")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	c, err := t.open(ctx, client.Config{})
+	c, err := t.openWithFlags(ctx, "outbox", args)
 	if err != nil {
 		return err
 	}
