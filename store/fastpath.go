@@ -2,10 +2,15 @@ package store
 
 import (
 	"context"
+	"math"
+	"math/bits"
 	"slices"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
+	"time"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 )
 
@@ -185,15 +190,16 @@ func valuesList(rows, cols int) string {
 	return b.String()
 }
 
-// upsertSQL is INSERT … ON CONFLICT (key) DO UPDATE SET every other column.
-func upsertSQL(table string, cols []string, key string, rows int) string {
+// upsertSQL is INSERT … VALUES values ON CONFLICT (key) DO UPDATE SET every
+// other column.
+func upsertSQL(table string, cols []string, key string, values string) string {
 	var set []string
 	for _, c := range cols {
 		if c != key {
 			set = append(set, c+" = excluded."+c)
 		}
 	}
-	return "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " + valuesList(rows, len(cols)) +
+	return "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " + values +
 		" ON CONFLICT (" + key + ") DO UPDATE SET " + strings.Join(set, ", ")
 }
 
@@ -249,3 +255,150 @@ func sortedInt64s(xs []int64) []int64 {
 	slices.Sort(xs)
 	return xs
 }
+
+// nilUUIDText is how a zero uuid.UUID is stored: its Value is its String.
+const nilUUIDText = "00000000-0000-0000-0000-000000000000"
+
+// sqlLiteral returns the SQLite literal that stores exactly what binding v
+// would, for the values that make up most of a new row's columns: NULL, the
+// empty string, zero, false and the nil UUID. ok is false for anything else.
+func sqlLiteral(v any) (lit string, ok bool) {
+	switch x := v.(type) {
+	case nil:
+		return "NULL", true
+	case string:
+		return "''", x == ""
+	case int64:
+		return "0", x == 0
+	case int:
+		return "0", x == 0
+	case float64:
+		return "0.0", x == 0 && !math.Signbit(x)
+	case bool:
+		return "0", !x
+	case uuid.UUID:
+		return "'" + nilUUIDText + "'", x == uuid.Nil
+	case *string:
+		return "NULL", x == nil
+	case *time.Time:
+		return "NULL", x == nil
+	case *float64:
+		return "NULL", x == nil
+	}
+	return "", false
+}
+
+// driverValue returns v as a type the driver binds directly, so
+// database/sql's converter does no reflection for it; other values are
+// returned as they are.
+func driverValue(v any) any {
+	switch x := v.(type) {
+	case uuid.UUID:
+		return x.String()
+	case int:
+		return int64(x)
+	case *string:
+		if x != nil {
+			return *x
+		}
+		return nil
+	case *time.Time:
+		if x != nil {
+			return *x
+		}
+		return nil
+	case *float64:
+		if x != nil {
+			return *x
+		}
+		return nil
+	}
+	return v
+}
+
+// maxShapes bounds the statement texts kept for column-eliding inserts;
+// past it a shape's text is built each time (the statement cache still
+// finds it if it is common).
+const maxShapes = 4096
+
+var shapeCount atomic.Int64
+
+// rowsSQL returns the VALUES list of a multi-row insert of len(args)/ncols
+// rows and the arguments to bind with it. On SQLite a column that holds a
+// literal-able zero value (sqlLiteral) in every row is written into the
+// statement text instead of being bound: most columns of a new case, photo,
+// history entry or outcome are empty, and each bound value costs a cgo call
+// and two copies, about a quarter of a microsecond, which made binding the
+// largest single cost of a sync push. The statement text depends only on
+// which columns are elided, so texts repeat and stay prepared.
+func rowsSQL(kind string, ncols int, args []any, pg bool, build func(values string) string) (string, []any) {
+	rows := len(args) / ncols
+	if pg || ncols > 64 {
+		return cachedSQL(kind, rows, pg, func() string { return build(valuesList(rows, ncols)) }), args
+	}
+	var keep uint64 // bit c: column c is bound
+	lits := make([]string, ncols)
+	for c := 0; c < ncols; c++ {
+		lit, ok := sqlLiteral(args[c])
+		for r := 1; ok && r < rows; r++ {
+			var l string
+			l, ok = sqlLiteral(args[r*ncols+c])
+			ok = ok && l == lit
+		}
+		if ok {
+			lits[c] = lit
+		} else {
+			keep |= 1 << c
+		}
+	}
+	bound := make([]any, 0, rows*bits.OnesCount64(keep))
+	for r := 0; r < rows; r++ {
+		for c := 0; c < ncols; c++ {
+			if keep&(1<<c) != 0 {
+				bound = append(bound, driverValue(args[r*ncols+c]))
+			}
+		}
+	}
+	text := func() string {
+		var one strings.Builder
+		one.WriteByte('(')
+		for c := 0; c < ncols; c++ {
+			if c > 0 {
+				one.WriteString(", ")
+			}
+			if keep&(1<<c) != 0 {
+				one.WriteByte('?')
+			} else {
+				one.WriteString(lits[c])
+			}
+		}
+		one.WriteByte(')')
+		row := one.String()
+		var b strings.Builder
+		b.Grow(rows * (len(row) + 2))
+		for r := 0; r < rows; r++ {
+			if r > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(row)
+		}
+		return build(b.String())
+	}
+	k := shapeKey{kind: kind, rows: rows, keep: keep}
+	if s, ok := shapeCache.Load(k); ok {
+		return s.(string), bound
+	}
+	s := text()
+	if shapeCount.Add(1) <= maxShapes {
+		shapeCache.Store(k, s)
+	}
+	return s, bound
+}
+
+type shapeKey struct {
+	kind string
+	rows int
+	keep uint64
+}
+
+var shapeCache gosync.Map // shapeKey → string

@@ -190,24 +190,26 @@ func (t *txStore) PutCases(ctx context.Context, cases []models.Case, prev []*mod
 		}
 	}
 	err = batches(len(rows), func(lo, hi int) error {
-		q := cachedSQL("upsert_cases", hi-lo, t.d.pg, func() string { return upsertSQL("cases", caseCols, "id", hi-lo) })
 		args := make([]any, 0, (hi-lo)*len(caseCols))
 		for i := lo; i < hi; i++ {
 			args = rows[i].values(args)
 		}
+		q, args := rowsSQL("upsert_cases", len(caseCols), args, t.d.pg, func(values string) string {
+			return upsertSQL("cases", caseCols, "id", values)
+		})
 		return exec(ctx, t.g, q, args...)
 	})
 	if err != nil {
 		return err
 	}
 	return batches(len(exits), func(lo, hi int) error {
-		q := cachedSQL("insert_exits", hi-lo, t.d.pg, func() string {
-			return "INSERT INTO exits (" + strings.Join(exitCols, ", ") + ") VALUES " + valuesList(hi-lo, len(exitCols))
-		})
 		args := make([]any, 0, (hi-lo)*len(exitCols))
 		for i := lo; i < hi; i++ {
 			args = exits[i].values(args)
 		}
+		q, args := rowsSQL("insert_exits", len(exitCols), args, t.d.pg, func(values string) string {
+			return "INSERT INTO exits (" + strings.Join(exitCols, ", ") + ") VALUES " + values
+		})
 		return exec(ctx, t.g, q, args...)
 	})
 }
@@ -220,15 +222,14 @@ func (t *txStore) AppendHistory(ctx context.Context, entries []models.HistoryEnt
 	}
 	cols := historyCols[1:] // the database numbers the entries
 	return batches(len(entries), func(lo, hi int) error {
-		q := cachedSQL("insert_history", hi-lo, t.d.pg, func() string {
-			return "INSERT INTO history (" + strings.Join(cols, ", ") + ") VALUES " + valuesList(hi-lo, len(cols)) +
-				" RETURNING id"
-		})
 		args := make([]any, 0, (hi-lo)*len(cols))
 		for i := lo; i < hi; i++ {
 			r := toHistoryRow(&entries[i])
 			args = r.values(args)
 		}
+		q, args := rowsSQL("insert_history", len(cols), args, t.d.pg, func(values string) string {
+			return "INSERT INTO history (" + strings.Join(cols, ", ") + ") VALUES " + values + " RETURNING id"
+		})
 		rs, err := conn(t.g).QueryContext(stmtCtx(ctx, t.g), q, args...)
 		if err != nil {
 			return dbErr(err)
@@ -277,14 +278,14 @@ func (t *txStore) PutPhotos(ctx context.Context, photos []models.PhotoRecord) er
 	// Hand-written like the other push-path writes: a report batch records a
 	// hundred photos, and GORM's upsert builder cost more than the insert.
 	return batches(len(photos), func(lo, hi int) error {
-		q := cachedSQL("upsert_photos", hi-lo, t.d.pg, func() string {
-			return upsertSQL("photos", photoCols, "id", hi-lo)
-		})
 		args := make([]any, 0, (hi-lo)*len(photoCols))
 		for i := lo; i < hi; i++ {
 			r := toPhotoRow(&photos[i])
 			args = r.values(args)
 		}
+		q, args := rowsSQL("upsert_photos", len(photoCols), args, t.d.pg, func(values string) string {
+			return upsertSQL("photos", photoCols, "id", values)
+		})
 		return exec(ctx, t.g, q, args...)
 	})
 }
@@ -321,14 +322,14 @@ func (t *txStore) GetConflict(ctx context.Context, id uuid.UUID) (models.Conflic
 // CodeAlreadyExists.
 func (t *txStore) PutOutcomes(ctx context.Context, outcomes []models.Outcome) error {
 	err := batches(len(outcomes), func(lo, hi int) error {
-		q := cachedSQL("upsert_outcomes", hi-lo, t.d.pg, func() string {
-			return upsertSQL("outcomes", outcomeCols, "command_id", hi-lo)
-		})
 		args := make([]any, 0, (hi-lo)*len(outcomeCols))
 		for i := lo; i < hi; i++ {
 			r := toOutcomeRow(&outcomes[i])
 			args = r.values(args)
 		}
+		q, args := rowsSQL("upsert_outcomes", len(outcomeCols), args, t.d.pg, func(values string) string {
+			return upsertSQL("outcomes", outcomeCols, "command_id", values)
+		})
 		return exec(ctx, t.g, q, args...)
 	})
 	if err != nil {
