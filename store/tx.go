@@ -227,7 +227,28 @@ func (t *txStore) AppendHistory(ctx context.Context, entries []models.HistoryEnt
 			r := toHistoryRow(&entries[i])
 			args = r.values(args)
 		}
-		q, args := rowsSQL("insert_history", len(cols), args, t.d.pg, func(values string) string {
+		if !t.d.pg {
+			// The one writer inserts the rows in order, each numbered one
+			// above the table's highest id (the column is a rowid without
+			// AUTOINCREMENT), so the last id gives them all. RETURNING
+			// would cost a temporary table and a scan per row.
+			q, args := rowsSQL("insert_history_plain", len(cols), args, false, func(values string) string {
+				return "INSERT INTO history (" + strings.Join(cols, ", ") + ") VALUES " + values
+			})
+			res, err := conn(t.g).ExecContext(stmtCtx(ctx, t.g), q, args...)
+			if err != nil {
+				return dbErr(err)
+			}
+			last, err := res.LastInsertId()
+			if err != nil {
+				return dbErr(err)
+			}
+			for i := lo; i < hi; i++ {
+				entries[i].ID = last - int64(hi-1-i)
+			}
+			return nil
+		}
+		q, args := rowsSQL("insert_history", len(cols), args, true, func(values string) string {
 			return "INSERT INTO history (" + strings.Join(cols, ", ") + ") VALUES " + values + " RETURNING id"
 		})
 		rs, err := conn(t.g).QueryContext(stmtCtx(ctx, t.g), q, args...)
