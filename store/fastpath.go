@@ -190,16 +190,16 @@ func valuesList(rows, cols int) string {
 	return b.String()
 }
 
-// upsertSQL is INSERT … VALUES values ON CONFLICT (key) DO UPDATE SET every
-// other column.
-func upsertSQL(table string, cols []string, key string, values string) string {
+// upsertSQL is INSERT … source ON CONFLICT (key) DO UPDATE SET every other
+// column, source being a VALUES list or a SELECT.
+func upsertSQL(table string, cols []string, key string, source string) string {
 	var set []string
 	for _, c := range cols {
 		if c != key {
 			set = append(set, c+" = excluded."+c)
 		}
 	}
-	return "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " + values +
+	return "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") " + source +
 		" ON CONFLICT (" + key + ") DO UPDATE SET " + strings.Join(set, ", ")
 }
 
@@ -267,7 +267,13 @@ func sqlLiteral(v any) (lit string, ok bool) {
 	case nil:
 		return "NULL", true
 	case string:
-		return "''", x == ""
+		switch x {
+		case "":
+			return "''", true
+		case nilUUIDText:
+			return "'" + nilUUIDText + "'", true
+		}
+		return "", false
 	case int64:
 		return "0", x == 0
 	case int:
@@ -323,82 +329,155 @@ const maxShapes = 4096
 
 var shapeCount atomic.Int64
 
-// rowsSQL returns the VALUES list of a multi-row insert of len(args)/ncols
-// rows and the arguments to bind with it. On SQLite a column that holds a
-// literal-able zero value (sqlLiteral) in every row is written into the
-// statement text instead of being bound: most columns of a new case, photo,
-// history entry or outcome are empty, and each bound value costs a cgo call
-// and two copies, about a quarter of a microsecond, which made binding the
-// largest single cost of a sync push. The statement text depends only on
-// which columns are elided, so texts repeat and stay prepared.
-func rowsSQL(kind string, ncols int, args []any, pg bool, build func(values string) string) (string, []any) {
+// rowsSQL returns the row source of a multi-row insert of len(args)/ncols
+// rows ("VALUES (…), (…)" or "SELECT … FROM (VALUES …) WHERE true"), given
+// to build to make the statement, and the arguments to bind with it.
+//
+// On PostgreSQL every value is bound. On SQLite each bound value costs a cgo
+// call and two copies (about a quarter of a microsecond), which made binding
+// the largest single cost of a sync push, so the statement binds as few as
+// it can: a column that holds the same zero value (sqlLiteral) in every row
+// is written into the text as a literal, and a column that holds the same
+// other value in every row (the device, the reporter, the server time, the
+// state of a batch of new reports) is bound once in a SELECT over the VALUES
+// of the remaining columns. The text depends only on which columns are
+// which, so texts repeat and stay prepared.
+func rowsSQL(kind string, ncols int, args []any, pg bool, build func(source string) string) (string, []any) {
 	rows := len(args) / ncols
 	if pg || ncols > 64 {
-		return cachedSQL(kind, rows, pg, func() string { return build(valuesList(rows, ncols)) }), args
+		return cachedSQL(kind, rows, pg, func() string { return build("VALUES " + valuesList(rows, ncols)) }), args
 	}
-	var keep uint64 // bit c: column c is bound
+	vals := make([]any, len(args))
+	for i, a := range args {
+		vals[i] = driverValue(a)
+	}
+	var lit, shared uint64 // bit c: column c is a literal, or bound once
 	lits := make([]string, ncols)
 	for c := 0; c < ncols; c++ {
-		lit, ok := sqlLiteral(args[c])
-		for r := 1; ok && r < rows; r++ {
-			var l string
-			l, ok = sqlLiteral(args[r*ncols+c])
-			ok = ok && l == lit
+		l, ok := sqlLiteral(vals[c])
+		same := bindsEqual(vals[c])
+		for r := 1; (ok || same) && r < rows; r++ {
+			v := vals[r*ncols+c]
+			if ok {
+				var l2 string
+				l2, ok = sqlLiteral(v)
+				ok = ok && l2 == l
+			}
+			same = same && bindsEqual(v) && v == vals[c]
 		}
-		if ok {
-			lits[c] = lit
-		} else {
-			keep |= 1 << c
+		switch {
+		case ok:
+			lit |= 1 << c
+			lits[c] = l
+		case same && rows > 1:
+			shared |= 1 << c
 		}
 	}
-	bound := make([]any, 0, rows*bits.OnesCount64(keep))
+	perRow := ncols - bits.OnesCount64(lit|shared)
+	if perRow == 0 {
+		shared = 0 // a VALUES list needs a column; bind them per row
+		perRow = ncols - bits.OnesCount64(lit)
+	}
+	bound := make([]any, 0, bits.OnesCount64(shared)+rows*perRow)
+	for c := 0; c < ncols; c++ {
+		if shared&(1<<c) != 0 {
+			bound = append(bound, vals[c])
+		}
+	}
 	for r := 0; r < rows; r++ {
 		for c := 0; c < ncols; c++ {
-			if keep&(1<<c) != 0 {
-				bound = append(bound, driverValue(args[r*ncols+c]))
+			if (lit|shared)&(1<<c) == 0 {
+				bound = append(bound, vals[r*ncols+c])
 			}
 		}
 	}
-	text := func() string {
-		var one strings.Builder
-		one.WriteByte('(')
-		for c := 0; c < ncols; c++ {
-			if c > 0 {
-				one.WriteString(", ")
-			}
-			if keep&(1<<c) != 0 {
-				one.WriteByte('?')
-			} else {
-				one.WriteString(lits[c])
-			}
-		}
-		one.WriteByte(')')
-		row := one.String()
-		var b strings.Builder
-		b.Grow(rows * (len(row) + 2))
-		for r := 0; r < rows; r++ {
-			if r > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(row)
-		}
-		return build(b.String())
-	}
-	k := shapeKey{kind: kind, rows: rows, keep: keep}
+	k := shapeKey{kind: kind, rows: rows, lit: lit, shared: shared}
 	if s, ok := shapeCache.Load(k); ok {
 		return s.(string), bound
 	}
-	s := text()
+	s := build(rowsSource(ncols, rows, lit, shared, lits))
 	if shapeCount.Add(1) <= maxShapes {
 		shapeCache.Store(k, s)
 	}
 	return s, bound
 }
 
+// rowsSource writes the row source of rowsSQL's statement.
+func rowsSource(ncols, rows int, lit, shared uint64, lits []string) string {
+	var one strings.Builder
+	one.WriteByte('(')
+	n := 0
+	for c := 0; c < ncols; c++ {
+		switch {
+		case lit&(1<<c) != 0:
+			if shared == 0 {
+				sep(&one, n)
+				n++
+				one.WriteString(lits[c])
+			}
+		case shared&(1<<c) == 0:
+			sep(&one, n)
+			n++
+			one.WriteByte('?')
+		}
+	}
+	one.WriteByte(')')
+	row := one.String()
+	var b strings.Builder
+	b.Grow(rows*(len(row)+2) + 64 + 12*ncols)
+	if shared != 0 {
+		// SQLite names the columns of a VALUES list column1, column2, …;
+		// the WHERE clause keeps an upsert's ON CONFLICT from parsing as
+		// part of the SELECT.
+		b.WriteString("SELECT ")
+		k := 0
+		for c := 0; c < ncols; c++ {
+			sep(&b, c)
+			switch {
+			case lit&(1<<c) != 0:
+				b.WriteString(lits[c])
+			case shared&(1<<c) != 0:
+				b.WriteByte('?')
+			default:
+				k++
+				b.WriteString("column")
+				b.WriteString(itoa(k))
+			}
+		}
+		b.WriteString(" FROM (")
+	}
+	b.WriteString("VALUES ")
+	for r := 0; r < rows; r++ {
+		sep(&b, r)
+		b.WriteString(row)
+	}
+	if shared != 0 {
+		b.WriteString(") WHERE true")
+	}
+	return b.String()
+}
+
+func sep(b *strings.Builder, i int) {
+	if i > 0 {
+		b.WriteString(", ")
+	}
+}
+
+// bindsEqual reports whether v is a driver value that == compares as the
+// bound value would: two equal times with different locations are
+// formatted differently, but == tells those apart too.
+func bindsEqual(v any) bool {
+	switch v.(type) {
+	case string, int64, float64, bool, time.Time:
+		return true
+	}
+	return false
+}
+
 type shapeKey struct {
-	kind string
-	rows int
-	keep uint64
+	kind        string
+	rows        int
+	lit, shared uint64
 }
 
 var shapeCache gosync.Map // shapeKey → string

@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,32 +62,133 @@ func TestSQLLiteralStoresWhatBindingStores(t *testing.T) {
 	}
 }
 
-// TestRowsSQLElidesOnlyColumnsZeroInEveryRow checks the statement shape: a
-// column is written as a literal only when every row holds the same zero.
-func TestRowsSQLElidesOnlyColumnsZeroInEveryRow(t *testing.T) {
-	id := uuid.New()
-	args := []any{
-		id, "", int64(0), "a", nil,
-		uuid.Nil, "", int64(5), "", nil,
+// TestRowsSQLShapes checks the statement shapes: a column is a literal only
+// when every row holds the same zero, bound once only when every row holds
+// the same other value, and bound per row otherwise.
+func TestRowsSQLShapes(t *testing.T) {
+	id, dev := uuid.New(), uuid.New()
+	at := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)
+	atCST := at.In(time.FixedZone("CST", 8*3600))
+	build := func(source string) string { return "INSERT INTO x (a, b, c, d, e) " + source }
+	for _, tc := range []struct {
+		name     string
+		args     []any
+		sql      string
+		bound    []any
+		postgres string
+	}{
+		{
+			name: "literals and per-row values",
+			args: []any{
+				id, "", int64(0), "a", nil,
+				uuid.Nil, "", int64(5), "", nil,
+			},
+			sql:   "INSERT INTO x (a, b, c, d, e) VALUES (?, '', ?, ?, NULL), (?, '', ?, ?, NULL)",
+			bound: []any{id.String(), int64(0), "a", uuid.Nil.String(), int64(5), ""},
+		},
+		{
+			name: "shared values bound once",
+			args: []any{
+				id, dev, "", at, int64(1),
+				uuid.Nil, dev, "", at, int64(2),
+				id, dev, "", at, int64(3),
+			},
+			sql: "INSERT INTO x (a, b, c, d, e) SELECT column1, ?, '', ?, column2 FROM (VALUES (?, ?), (?, ?), (?, ?)) WHERE true",
+			bound: []any{dev.String(), at, id.String(), int64(1), uuid.Nil.String(), int64(2),
+				id.String(), int64(3)},
+		},
+		{
+			name:  "one row: nothing is shared",
+			args:  []any{id, dev, "", at, int64(1)},
+			sql:   "INSERT INTO x (a, b, c, d, e) VALUES (?, ?, '', ?, ?)",
+			bound: []any{id.String(), dev.String(), at, int64(1)},
+		},
+		{
+			name: "every column shared or literal: bound per row",
+			args: []any{
+				dev, "", at, at, int64(1),
+				dev, "", at, at, int64(1),
+			},
+			sql:   "INSERT INTO x (a, b, c, d, e) VALUES (?, '', ?, ?, ?), (?, '', ?, ?, ?)",
+			bound: []any{dev.String(), at, at, int64(1), dev.String(), at, at, int64(1)},
+		},
+		{
+			name: "equal instants in two locations are not one value",
+			args: []any{
+				int64(1), at, "", "", nil,
+				int64(2), atCST, "", "", nil,
+			},
+			sql:   "INSERT INTO x (a, b, c, d, e) VALUES (?, ?, '', '', NULL), (?, ?, '', '', NULL)",
+			bound: []any{int64(1), at, int64(2), atCST},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q, bound := rowsSQL("test_shape", 5, tc.args, false, build)
+			if q != tc.sql {
+				t.Errorf("sql\n got %s\nwant %s", q, tc.sql)
+			}
+			if len(bound) != len(tc.bound) {
+				t.Fatalf("bound %v\nwant %v", bound, tc.bound)
+			}
+			for i := range bound {
+				if bound[i] != tc.bound[i] {
+					t.Errorf("arg %d = %#v, want %#v", i, bound[i], tc.bound[i])
+				}
+			}
+			// PostgreSQL binds every value, as it always did.
+			q, bound = rowsSQL("test_shape", 5, tc.args, true, build)
+			if strings.Contains(q, "''") || strings.Contains(q, "SELECT") || len(bound) != len(tc.args) {
+				t.Errorf("postgres: %s with %d args", q, len(bound))
+			}
+		})
 	}
-	build := func(values string) string { return "INSERT INTO x (a, b, c, d, e) VALUES " + values }
-	q, bound := rowsSQL("test_shape", 5, args, false, build)
-	want := "INSERT INTO x (a, b, c, d, e) VALUES (?, '', ?, ?, NULL), (?, '', ?, ?, NULL)"
-	if q != want {
-		t.Errorf("sql\n got %s\nwant %s", q, want)
+}
+
+// TestRowsSQLStoresTheRows inserts rows of every shape through rowsSQL and
+// reads them back.
+func TestRowsSQLStoresTheRows(t *testing.T) {
+	db, err := sql.Open(sqlite.DriverName, "file:"+filepath.Join(t.TempDir(), "rows.db"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	wantArgs := []any{id.String(), int64(0), "a", uuid.Nil.String(), int64(5), ""}
-	if len(bound) != len(wantArgs) {
-		t.Fatalf("bound %v, want %v", bound, wantArgs)
+	defer db.Close()
+	if _, err := db.Exec("CREATE TABLE x (a TEXT PRIMARY KEY, b TEXT, c INTEGER, d REAL, e TIMESTAMP)"); err != nil {
+		t.Fatal(err)
 	}
-	for i := range bound {
-		if bound[i] != wantArgs[i] {
-			t.Errorf("arg %d = %#v, want %#v", i, bound[i], wantArgs[i])
+	at := time.Date(2026, 12, 5, 8, 0, 0, 123000, time.UTC)
+	var want []string
+	var args []any
+	for i := 0; i < 7; i++ {
+		b := "同一设备"
+		if i == 3 {
+			b = "" // one row differs: the column is bound per row
 		}
+		args = append(args, fmt.Sprintf("id-%d", i), b, int64(i%2), 0.0, at)
+		want = append(want, fmt.Sprintf("id-%d|%s|%d|0.0|%s", i, b, i%2, at.Format("2006-01-02 15:04:05.999999999-07:00")))
 	}
-	// PostgreSQL binds every column, as before.
-	q, bound = rowsSQL("test_shape", 5, args, true, build)
-	if strings.Contains(q, "''") || len(bound) != len(args) {
-		t.Errorf("postgres: %s with %d args", q, len(bound))
+	q, bound := rowsSQL("test_store", 5, args, false, func(source string) string {
+		return "INSERT INTO x (a, b, c, d, e) " + source + " ON CONFLICT (a) DO UPDATE SET b = excluded.b"
+	})
+	if !strings.Contains(q, "SELECT") {
+		t.Fatalf("expected the shared form: %s", q)
+	}
+	if _, err := db.Exec(q, bound...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	rows, err := db.Query("SELECT a || '|' || b || '|' || c || '|' || quote(d) || '|' || e FROM x ORDER BY a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("stored\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -208,7 +208,7 @@ func (t *txStore) PutCases(ctx context.Context, cases []models.Case, prev []*mod
 			args = exits[i].values(args)
 		}
 		q, args := rowsSQL("insert_exits", len(exitCols), args, t.d.pg, func(values string) string {
-			return "INSERT INTO exits (" + strings.Join(exitCols, ", ") + ") VALUES " + values
+			return "INSERT INTO exits (" + strings.Join(exitCols, ", ") + ") " + values
 		})
 		return exec(ctx, t.g, q, args...)
 	})
@@ -233,7 +233,7 @@ func (t *txStore) AppendHistory(ctx context.Context, entries []models.HistoryEnt
 			// AUTOINCREMENT), so the last id gives them all. RETURNING
 			// would cost a temporary table and a scan per row.
 			q, args := rowsSQL("insert_history_plain", len(cols), args, false, func(values string) string {
-				return "INSERT INTO history (" + strings.Join(cols, ", ") + ") VALUES " + values
+				return "INSERT INTO history (" + strings.Join(cols, ", ") + ") " + values
 			})
 			res, err := conn(t.g).ExecContext(stmtCtx(ctx, t.g), q, args...)
 			if err != nil {
@@ -249,7 +249,7 @@ func (t *txStore) AppendHistory(ctx context.Context, entries []models.HistoryEnt
 			return nil
 		}
 		q, args := rowsSQL("insert_history", len(cols), args, true, func(values string) string {
-			return "INSERT INTO history (" + strings.Join(cols, ", ") + ") VALUES " + values + " RETURNING id"
+			return "INSERT INTO history (" + strings.Join(cols, ", ") + ") " + values + " RETURNING id"
 		})
 		rs, err := conn(t.g).QueryContext(stmtCtx(ctx, t.g), q, args...)
 		if err != nil {
