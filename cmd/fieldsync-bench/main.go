@@ -43,6 +43,7 @@ func main() {
 	flag.IntVar(&o.PerClient, "per-client", 2000, "cases per concurrent pusher")
 	flag.IntVar(&o.Runs, "runs", 3, "measured runs (after one warm-up)")
 	flag.StringVar(&o.Peer, "peer", "", "path to the peer's run.sh (../shared/peers/pouchdb/run.sh)")
+	flag.IntVar(&o.Warm, "warm", 10000, "reports a warm-up device pushes into each fresh server before it is measured, as the peer runs a warm-up run in its process first (0: none)")
 	flag.IntVar(&o.Large, "large", 1000000, "change-log size for the pull-cost comparison (0 skips it)")
 	flag.IntVar(&o.Small, "small", 10000, "small change-log size for the pull-cost comparison")
 	flag.Parse()

@@ -43,6 +43,7 @@ type Options struct {
 	PerClient int    // cases per concurrent pusher
 	Runs      int    // measured runs (after one warm-up)
 	Peer      string // path to the peer's run.sh; "" skips the peer
+	Warm      int    // reports a warm-up device pushes before anything is measured
 	Large     int    // change-log size for the pull-cost comparison (1,000,000)
 	Small     int    // and its small counterpart (10,000)
 	Self      string // this executable, re-run as the server
@@ -60,21 +61,35 @@ type Result struct {
 	CmdsPerSec float64
 }
 
-const district = "370402"
+const (
+	district = "370402"
+	// town holds every measured case; warmTown the warm-up's, which no
+	// measured device's scope covers.
+	town     = district + "/370402103"
+	warmTown = district + "/370402104"
+	// warmLon shifts a report's longitude from town's grid into warmTown's.
+	warmLon = 0.20
+)
 
-// refData is a one-town district whose single grid covers the whole area,
-// with the national categories: placement work is realistic, scope is simple.
+// refData is a two-town district, each town one grid, with the national
+// categories: placement work is realistic, scope is simple.
 func refData() (models.RefData, error) {
 	cats, err := refdata.Categories()
 	if err != nil {
 		return models.RefData{}, err
 	}
-	sq := [][][2]float64{{{117.50, 34.80}, {117.62, 34.80}, {117.62, 34.92}, {117.50, 34.92}, {117.50, 34.80}}}
+	square := func(lon float64) [][][2]float64 {
+		return [][][2]float64{{{lon, 34.80}, {lon + 0.12, 34.80}, {lon + 0.12, 34.92}, {lon, 34.92}, {lon, 34.80}}}
+	}
+	a, b := square(117.50), square(117.50+warmLon)
 	return models.RefData{Categories: cats,
 		Org: []models.OrgUnit{{Code: district, Level: models.LevelDistrict, Name: "市中区", Path: district},
-			{Code: "370402103", ParentCode: district, Level: models.LevelTown, Name: "孟庄镇", Path: district + "/370402103", Boundary: sq}},
-		Grids: []models.Grid{{Code: "37040210300101", Name: "孟庄01", TownCode: "370402103", OrgPath: district + "/370402103/37040210300101",
-			Polygon: sq, MinLat: 34.80, MinLon: 117.50, MaxLat: 34.92, MaxLon: 117.62}},
+			{Code: "370402103", ParentCode: district, Level: models.LevelTown, Name: "孟庄镇", Path: town, Boundary: a},
+			{Code: "370402104", ParentCode: district, Level: models.LevelTown, Name: "齐村镇", Path: warmTown, Boundary: b}},
+		Grids: []models.Grid{{Code: "37040210300101", Name: "孟庄01", TownCode: "370402103", OrgPath: town + "/37040210300101",
+			Polygon: a, MinLat: 34.80, MinLon: 117.50, MaxLat: 34.92, MaxLon: 117.62},
+			{Code: "37040210400101", Name: "齐村01", TownCode: "370402104", OrgPath: warmTown + "/37040210400101",
+				Polygon: b, MinLat: 34.80, MinLon: 117.50 + warmLon, MaxLat: 34.92, MaxLon: 117.62 + warmLon}},
 		Units: []models.Unit{{ID: "u1", Name: "市容环卫服务中心"}}}, nil
 }
 
@@ -82,10 +97,12 @@ func refData() (models.RefData, error) {
 type device struct {
 	token string
 	seq   int64
+	lon   float64 // added to every report's longitude
 }
 
-// setup prepares a data directory with reference data and devices for
-// inspectors whose scope is the whole district.
+// setup prepares a data directory with reference data and n devices for
+// inspectors whose scope is town, then one more (the warm-up device) for an
+// inspector of warmTown whose reports fall there.
 func setup(ctx context.Context, dir string, n int) ([]*device, error) {
 	st, err := store.Open(ctx, store.Config{DataDir: dir})
 	if err != nil {
@@ -103,9 +120,13 @@ func setup(ctx context.Context, dir string, n int) ([]*device, error) {
 		return nil, err
 	}
 	var devs []*device
-	for i := 0; i < n; i++ {
+	for i := 0; i <= n; i++ {
+		org, lon := town, 0.0
+		if i == n {
+			org, lon = warmTown, warmLon
+		}
 		u := models.User{ID: uuid.Must(uuid.NewV7()), Username: fmt.Sprintf("bench%d", i), Name: "巡查员", Role: models.RoleInspector,
-			OrgPath: district, CreatedAt: time.Now().UTC()}
+			OrgPath: org, CreatedAt: time.Now().UTC()}
 		if err := st.CreateUser(ctx, u); err != nil {
 			return nil, err
 		}
@@ -113,7 +134,7 @@ func setup(ctx context.Context, dir string, n int) ([]*device, error) {
 		if err != nil {
 			return nil, err
 		}
-		devs = append(devs, &device{token: tok})
+		devs = append(devs, &device{token: tok, lon: lon})
 	}
 	return devs, nil
 }
@@ -218,7 +239,7 @@ func pushBodies(d *device, n int) [][]byte {
 		d.seq++
 		cmds = append(cmds, map[string]any{"id": uuid.Must(uuid.NewV7()), "seq": d.seq, "kind": "create_case", "case_id": id, "client_time": now,
 			"case": map[string]any{"category": "E0504", "description": description, "party": "某烧烤店",
-				"location":      map[string]any{"lat": 34.80 + float64(i%1000)/10000, "lon": 117.50 + float64(i%997)/10000, "accuracy": 5, "address": fmt.Sprintf("君山路%d号", i%300+1)},
+				"location":      map[string]any{"lat": 34.80 + float64(i%1000)/10000, "lon": 117.50 + d.lon + float64(i%997)/10000, "accuracy": 5, "address": fmt.Sprintf("君山路%d号", i%300+1)},
 				"photo_records": []map[string]any{{"id": ph, "stage": "report", "type": "far", "sha256": fmt.Sprintf("%064x", i+1)}}}})
 		if len(cmds) == 100 {
 			flush()
@@ -394,6 +415,9 @@ func Run(ctx context.Context, o Options, w io.Writer) error {
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "fieldsync sync benchmark (SQLite, HTTP on loopback, server in its own process; median of %d runs)\n", o.Runs)
+	if o.Warm > 0 {
+		fmt.Fprintf(tw, "each fresh server first takes a warm-up push of %d reports in a town no measured device sees\n", o.Warm)
+	}
 	fmt.Fprintln(tw, "phase\trecords\tseconds\trecords/s\tcommands/s\tp50 ms\tp99 ms\tserver CPU ms/1k commands\t")
 	for _, name := range []string{"push1", "push8"} {
 		r := med[name]
@@ -461,6 +485,14 @@ func oneRun(ctx context.Context, o Options) (map[string]Result, error) {
 		return nil, err
 	}
 	defer s.stop()
+	// The peer's measured runs follow a warm-up run in the same server
+	// process; this server gets its warm-up too: reports in a town that no
+	// measured device sees, so every figure below is of the town alone.
+	if o.Warm > 0 {
+		if _, err := pushPhase(s, devs[len(devs)-1:], o.Warm); err != nil {
+			return nil, fmt.Errorf("warm-up: %w", err)
+		}
+	}
 	out := map[string]Result{}
 	if out["push1"], err = pushPhase(s, devs[:1], o.N); err != nil {
 		return nil, err
