@@ -20,6 +20,21 @@ func (d *DB) Enqueue(ctx context.Context, jobs []models.Job) error {
 	if len(jobs) == 0 {
 		return nil
 	}
+	return d.write(ctx, func(g *gorm.DB) error { return enqueue(g, jobs) })
+}
+
+// Enqueue adds jobs in the transaction, as DB.Enqueue does: they exist when
+// and only when the transaction's other writes do, so work that follows a
+// commit (applying a command once its photos arrive, making a verified
+// photo's thumbnails) cannot be lost to a crash right after it.
+func (t *txStore) Enqueue(ctx context.Context, jobs []models.Job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	return enqueue(t.db(ctx), jobs)
+}
+
+func enqueue(g *gorm.DB, jobs []models.Job) error {
 	now := time.Now()
 	rows := make([]jobRow, len(jobs))
 	for i := range jobs {
@@ -40,9 +55,7 @@ func (d *DB) Enqueue(ctx context.Context, jobs []models.Job) error {
 	}
 	// ON CONFLICT without a target skips a row that violates any unique
 	// index: the pending (kind, key) index, or an id enqueued before.
-	return d.write(ctx, func(g *gorm.DB) error {
-		return dbErr(g.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, batchSize).Error)
-	})
+	return dbErr(g.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, batchSize).Error)
 }
 
 // Claim leases up to n runnable jobs of kind until now+lease and counts an

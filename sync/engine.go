@@ -242,7 +242,12 @@ func (e *Engine) Push(ctx context.Context, actor models.Actor, req PushRequest) 
 		}
 		res = PushResult{Outcomes: outs, LastSeq: dev.LastSeq, ServerTime: now, ClockOffset: offset}
 		changed = b.changes()
-		waits = b.waits
+		waits = nil
+		if later, err := e.queueWaits(ctx, tx, b.waits); err != nil {
+			return err
+		} else if later {
+			waits = b.waits
+		}
 		return nil
 	})
 	if err != nil {
@@ -302,7 +307,12 @@ func (e *Engine) Apply(ctx context.Context, actor models.Actor, cmd models.Comma
 			return err
 		}
 		changed = b.changes()
-		waits = b.waits
+		waits = nil
+		if later, err := e.queueWaits(ctx, tx, b.waits); err != nil {
+			return err
+		} else if later {
+			waits = b.waits
+		}
 		return nil
 	})
 	if err != nil && err != errRollback {

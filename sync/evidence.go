@@ -28,28 +28,62 @@ type waitingCmd struct {
 
 func (e *Engine) gated() bool { return e.cfg.Jobs != nil && !e.cfg.AssumeEvidence }
 
-// enqueueWaits keeps the waiting commands in the durable queue. It runs after
-// the commit (the store's transaction does not reach the queue); a crash in
-// between leaves the outcome evidence_pending until the device resends the
-// photo's command or a clerk acts.
+// txEnqueuer is a transaction that can also queue jobs (the store's can:
+// its queue lives in the same database).
+type txEnqueuer interface {
+	Enqueue(ctx context.Context, jobs []models.Job) error
+}
+
+// queueWaits keeps the waiting commands in the durable queue, in the
+// transaction that stores their evidence_pending outcomes when the store can,
+// so a crash can never leave an outcome waiting with nothing to apply it. It
+// reports whether they still need enqueueWaits after the commit.
+func (e *Engine) queueWaits(ctx context.Context, tx models.Tx, waits []waitingCmd) (later bool, err error) {
+	if len(waits) == 0 || e.cfg.Jobs == nil {
+		return false, nil
+	}
+	q, ok := tx.(txEnqueuer)
+	if !ok {
+		return true, nil
+	}
+	jobs, err := e.waitJobs(waits)
+	if err != nil {
+		return false, err
+	}
+	return false, q.Enqueue(ctx, jobs)
+}
+
+// enqueueWaits queues the waiting commands after the commit, for a store
+// whose transactions cannot: a crash in between leaves the outcome
+// evidence_pending until the device resends the command or a clerk acts.
 func (e *Engine) enqueueWaits(ctx context.Context, waits []waitingCmd) {
 	if len(waits) == 0 || e.cfg.Jobs == nil {
 		return
 	}
-	jobs := make([]models.Job, 0, len(waits))
-	for _, w := range waits {
-		w.V = 1
-		b, err := json.Marshal(w)
-		if err != nil {
-			e.log.ErrorContext(ctx, "encode waiting command", "command", w.Cmd.ID, "err", err)
-			continue
-		}
-		jobs = append(jobs, models.Job{ID: uuid.Must(uuid.NewV7()), Kind: EvidenceJob, Key: w.Cmd.ID.String(), Payload: b,
-			RunAfter: e.cfg.Now().UTC(), CreatedAt: e.cfg.Now().UTC()})
+	jobs, err := e.waitJobs(waits)
+	if err != nil {
+		e.log.ErrorContext(ctx, "encode waiting commands", "err", err)
+		return
 	}
 	if err := e.cfg.Jobs.Enqueue(ctx, jobs); err != nil {
 		e.log.ErrorContext(ctx, "queue commands waiting for evidence", "err", err)
 	}
+}
+
+// waitJobs makes the queue's jobs of waiting commands, one per command id.
+func (e *Engine) waitJobs(waits []waitingCmd) ([]models.Job, error) {
+	jobs := make([]models.Job, 0, len(waits))
+	now := e.cfg.Now().UTC()
+	for _, w := range waits {
+		w.V = 1
+		b, err := json.Marshal(w)
+		if err != nil {
+			return nil, &models.Error{Code: models.CodeInternal, Message: "internal error", Cause: err}
+		}
+		jobs = append(jobs, models.Job{ID: uuid.Must(uuid.NewV7()), Kind: EvidenceJob, Key: w.Cmd.ID.String(), Payload: b,
+			RunAfter: now, CreatedAt: now})
+	}
+	return jobs, nil
 }
 
 // EvidenceArrived is called when a photo's bytes were verified. Every

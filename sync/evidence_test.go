@@ -2,11 +2,16 @@ package sync_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
+	"time"
 
+	"github.com/fieldsync/fieldsync/auth"
 	"github.com/fieldsync/fieldsync/internal/testenv"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/server"
+	"github.com/fieldsync/fieldsync/sync"
 	"github.com/google/uuid"
 )
 
@@ -100,6 +105,71 @@ func TestEvidenceGate(t *testing.T) {
 			e.Do("clerk", http.MethodGet, "/api/v1/cases/"+caseID.String(), nil, &detail).Must(t, http.StatusOK)
 			if detail.Case.State != "handled" {
 				t.Fatalf("after the after-photo arrived the case is %s", detail.Case.State)
+			}
+		})
+	}
+}
+
+// failingQueue is a job queue whose Enqueue always fails, as a process that
+// dies right after its commit would: whatever the engine queues through it
+// after the transaction is lost.
+type failingQueue struct {
+	models.JobQueue
+	calls int
+}
+
+func (q *failingQueue) Enqueue(context.Context, []models.Job) error {
+	q.calls++
+	return errors.New("the process died after the commit")
+}
+
+// TestWaitingCommandQueuedWithItsOutcome: a command that waits for its
+// photos is queued in the transaction that stores its evidence_pending
+// outcome, so no crash after the commit can leave it waiting with nothing
+// to apply it.
+func TestWaitingCommandQueuedWithItsOutcome(t *testing.T) {
+	for _, pg := range []bool{false, true} {
+		t.Run(dbName(pg), func(t *testing.T) {
+			e := testenv.Start(t, testenv.Options{Postgres: pg, RealEvidence: true})
+			ctx := context.Background()
+			st := e.Server.Store
+			ref, err := server.BuildReference(ctx, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := &failingQueue{JobQueue: st}
+			eng := sync.New(sync.Config{Store: st, Ref: func() *sync.Reference { return ref }, Jobs: q})
+			u := e.Users["inspector1"]
+			dev, err := st.DeviceByTokenHash(ctx, auth.HashToken(u.Token))
+			if err != nil {
+				t.Fatal(err)
+			}
+			actor := models.Actor{UserID: u.ID, Username: u.Username, Name: u.Name, Role: u.Role, DeviceID: dev.ID,
+				Scope: models.ScopeFor(u.User, nil)}
+			before, err := st.Pending(ctx, sync.EvidenceJob)
+			if err != nil {
+				t.Fatal(err)
+			}
+			caseID, ph := testenv.NewID(), testenv.NewID()
+			res, err := eng.Push(ctx, actor, sync.PushRequest{Commands: []models.Command{{
+				ID: testenv.NewID(), Seq: 1, Kind: models.CmdCreateCase, CaseID: caseID, ClientTime: time.Now(),
+				Create: &models.CaseDraft{Category: "E0504", Description: "店外经营",
+					Location:     models.Location{Lat: testenv.InGrid1.Lat, Lon: testenv.InGrid1.Lon},
+					PhotoRecords: []models.PhotoRecord{{ID: ph, Stage: "report", Type: "far", SHA256: testenv.FakeSHA("q")}}},
+			}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Outcomes[0].Status; got != models.OutcomeEvidencePending {
+				t.Fatalf("outcome %s, want evidence_pending", got)
+			}
+			after, err := st.Pending(ctx, sync.EvidenceJob)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after != before+1 || q.calls != 0 {
+				t.Fatalf("evidence jobs %d -> %d, post-commit Enqueue calls %d: want one job committed with the outcome and no call",
+					before, after, q.calls)
 			}
 		})
 	}

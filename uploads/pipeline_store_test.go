@@ -2,6 +2,7 @@ package uploads
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -151,5 +152,49 @@ func TestWithRealStore(t *testing.T) {
 	tb.Close()
 	if slices.Contains(p.Flags, FlagThumbnailFailed) {
 		t.Fatal("flagged")
+	}
+}
+
+// deadQueue is a job queue whose Enqueue fails, as a process that died right
+// after its commit: a job queued through it after the transaction is lost.
+type deadQueue struct {
+	models.JobQueue
+	calls int
+}
+
+func (q *deadQueue) Enqueue(context.Context, []models.Job) error {
+	q.calls++
+	return errors.New("the process died after the commit")
+}
+
+// TestThumbnailJobCommittedWithPhoto: on the real store, a verified photo's
+// thumbnail job is queued in the transaction that records the photo, so no
+// crash after that commit can leave a verified photo that no worker will
+// ever make thumbnails for.
+func TestThumbnailJobCommittedWithPhoto(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openStore(t, dir)
+	t.Cleanup(func() { db.Close() })
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	c := testCase(now.Add(-time.Hour))
+	if err := db.Update(ctx, func(tx models.Tx) error {
+		return tx.PutCases(ctx, []models.Case{c}, []*models.Case{nil})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	q := &deadQueue{JobQueue: db}
+	svc, err := New(Config{DataDir: dir, Store: db, Jobs: q, Authenticate: testAuth, Logger: quietLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := testServer(t, svc.TusHandler())
+	data := noiseJPEG(t, 640, 480, 7, 85)
+	meta := photoMetaFor(c, data)
+	resp, body := uploadAll(t, newTusClient(t, srv.URL, "tok-a"), meta, data)
+	mustStatus(t, resp, body, http.StatusCreated)
+	if n, err := db.Pending(ctx, ThumbnailJob); err != nil || n != 1 || q.calls != 0 {
+		t.Fatalf("%d thumbnail jobs pending (%v), %d post-commit Enqueue calls: want 1 job committed with the photo, no call",
+			n, err, q.calls)
 	}
 }
