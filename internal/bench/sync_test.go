@@ -1,0 +1,47 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/fieldsync/fieldsync/cli"
+)
+
+// TestMain lets the test binary run as the server under test, as the bench
+// command's own binary does.
+func TestMain(m *testing.M) {
+	if args := os.Getenv(ChildEnv); args != "" {
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { // the parent closes our stdin to stop us
+			buf := make([]byte, 1)
+			os.Stdin.Read(buf)
+			cancel()
+		}()
+		os.Exit(cli.Main(ctx, strings.Split(args, "\x1f"), cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
+	}
+	os.Exit(m.Run())
+}
+
+// TestRunSmall runs the sync benchmark end to end on a small scale, so the
+// command that measures the acceptance figures keeps working: every phase
+// must push and pull exactly its cases (the warm-up's stay out of the
+// measured town) and the pull-cost comparison must find its 100 changes.
+func TestRunSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	var out bytes.Buffer
+	o := Options{N: 300, Clients: 2, PerClient: 100, Runs: 0, Warm: 200, Large: 2000, Small: 1000, Self: os.Args[0]}
+	if err := Run(context.Background(), o, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{"push1", "push8", "pull (pages of 1000)", "empty tablet pulls 300 cases",
+		"warm-up push of 200 reports", "pull of the last 100 changes"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
