@@ -120,13 +120,15 @@ type console struct {
 }
 
 // newConsole starts a server with the fixture district and opens a tab in a
-// fresh browser context. The console is served the way production serves it
+// fresh browser context. The server runs on PostgreSQL when
+// FIELDSYNC_TEST_POSTGRES names one (CI's second pass), else on SQLite, so
+// the console is driven on both databases. The console is served the way production serves it
 // (api.Deps.Console through Echo's static handler); /api goes to the test
 // server's API, so the page and the API share one origin.
 func newConsole(t *testing.T) *console {
 	t.Helper()
 	bctx := sharedBrowser(t)
-	env := testenv.Start(t, testenv.Options{})
+	env := testenv.Start(t, testenv.Options{Postgres: os.Getenv("FIELDSYNC_TEST_POSTGRES") != ""})
 	static := api.New(api.Deps{Console: web.FS(), Logger: slog.New(slog.DiscardHandler)})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/healthz" {
