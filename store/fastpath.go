@@ -342,9 +342,21 @@ var shapeCount atomic.Int64
 // state of a batch of new reports) is bound once in a SELECT over the VALUES
 // of the remaining columns. The text depends only on which columns are
 // which, so texts repeat and stay prepared.
+//
+// Batches of fewer than minShapedRows rows are bound whole: a new shape costs
+// a prepare (about a millisecond for a hundred rows of forty columns) and a
+// place in the writer's statement cache, which the binds saved on a few rows
+// do not repay; a tablet's small pushes then use one statement per size.
 func rowsSQL(kind string, ncols int, args []any, pg bool, build func(source string) string) (string, []any) {
+	return shapedRowsSQL(kind, ncols, args, pg, minShapedRows, build)
+}
+
+// minShapedRows is the smallest batch rowsSQL shapes.
+const minShapedRows = 8
+
+func shapedRowsSQL(kind string, ncols int, args []any, pg bool, minRows int, build func(source string) string) (string, []any) {
 	rows := len(args) / ncols
-	if pg || ncols > 64 {
+	if pg || ncols > 64 || rows < minRows {
 		return cachedSQL(kind, rows, pg, func() string { return build("VALUES " + valuesList(rows, ncols)) }), args
 	}
 	vals := make([]any, len(args))

@@ -123,7 +123,7 @@ func TestRowsSQLShapes(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			q, bound := rowsSQL("test_shape", 5, tc.args, false, build)
+			q, bound := shapedRowsSQL("test_shape", 5, tc.args, false, 1, build)
 			if q != tc.sql {
 				t.Errorf("sql\n got %s\nwant %s", q, tc.sql)
 			}
@@ -136,7 +136,7 @@ func TestRowsSQLShapes(t *testing.T) {
 				}
 			}
 			// PostgreSQL binds every value, as it always did.
-			q, bound = rowsSQL("test_shape", 5, tc.args, true, build)
+			q, bound = shapedRowsSQL("test_shape", 5, tc.args, true, 1, build)
 			if strings.Contains(q, "''") || strings.Contains(q, "SELECT") || len(bound) != len(tc.args) {
 				t.Errorf("postgres: %s with %d args", q, len(bound))
 			}
@@ -158,7 +158,7 @@ func TestRowsSQLStoresTheRows(t *testing.T) {
 	at := time.Date(2026, 12, 5, 8, 0, 0, 123000, time.UTC)
 	var want []string
 	var args []any
-	for i := 0; i < 7; i++ {
+	for i := 0; i < minShapedRows+1; i++ {
 		b := "同一设备"
 		if i == 3 {
 			b = "" // one row differs: the column is bound per row
@@ -190,5 +190,23 @@ func TestRowsSQLStoresTheRows(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("stored\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestRowsSQLBindsSmallBatchesWhole: below minShapedRows rows the statement
+// depends on the row count alone, so small pushes add no statements.
+func TestRowsSQLBindsSmallBatchesWhole(t *testing.T) {
+	args := []any{uuid.Nil, "", int64(0), "same", nil}
+	for r := 1; r < minShapedRows; r++ {
+		args = append(args, uuid.Nil, "", int64(0), "same", nil)
+	}
+	build := func(source string) string { return "INSERT INTO x (a, b, c, d, e) " + source }
+	q, bound := rowsSQL("test_small", 5, args[:5*(minShapedRows-1)], false, build)
+	if strings.Contains(q, "NULL") || strings.Contains(q, "'") || len(bound) != 5*(minShapedRows-1) {
+		t.Errorf("%d rows: %s with %d args, want every value bound", minShapedRows-1, q, len(bound))
+	}
+	q, bound = rowsSQL("test_small", 5, args, false, build)
+	if !strings.Contains(q, "NULL") || len(bound) >= len(args) {
+		t.Errorf("%d rows: %s with %d args, want the shaped form", minShapedRows, q, len(bound))
 	}
 }
