@@ -178,8 +178,9 @@ type AuditList struct {
 	NextCursor string          `json:"next_cursor,omitempty"`
 }
 
-// listAudit searches the audit log. Supervisors and admins see every entry;
-// a clerk sees their own.
+// listAudit searches the audit log. Admins and district supervisors see every
+// entry, a town's supervisor the entries about the town's cases and by its
+// people, a clerk their own.
 func (a *API) listAudit(c *echo.Context) error {
 	actor, err := requireRole(c, models.RoleClerk, models.RoleSupervisor, models.RoleAdmin)
 	if err != nil {
@@ -201,6 +202,10 @@ func (a *API) listAudit(c *echo.Context) error {
 			}
 			*f.dst = id
 		}
+	}
+	if actor.Role == models.RoleSupervisor && !actor.Scope.All {
+		// A town's supervisor audits the town: its cases and its people.
+		q.Scope = &actor.Scope
 	}
 	if actor.Role == models.RoleClerk {
 		if q.ActorID != uuid.Nil && q.ActorID != actor.UserID {

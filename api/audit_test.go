@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/internal/testenv"
+	"github.com/fieldsync/fieldsync/models"
 	"github.com/google/uuid"
 )
 
@@ -308,5 +309,51 @@ func mustExec(t *testing.T, db *sql.DB, q string, args ...any) {
 	t.Helper()
 	if _, err := db.Exec(q, args...); err != nil {
 		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// TestAuditTownSupervisor: a town's supervisor searches the audit log of the
+// town (entries about its cases and by its people), not another town's; the
+// district's supervisor sees both.
+func TestAuditTownSupervisor(t *testing.T) {
+	for _, pg := range []bool{false, true} {
+		t.Run(dbName(pg), func(t *testing.T) {
+			e := testenv.Start(t, testenv.Options{Postgres: pg})
+			e.AddUser("supervisor1", models.RoleSupervisor, testenv.District+"/"+testenv.Town1, "", nil)
+			one := e.Report("inspector1", testenv.InGrid1, "E0504")
+			two := e.Report("inspector2", testenv.InGrid2, "E0504")
+			e.Do("clerk", http.MethodGet, "/api/v1/cases/"+one.String(), nil, nil).Must(t, http.StatusOK)
+			e.Do("clerk", http.MethodGet, "/api/v1/cases/"+two.String(), nil, nil).Must(t, http.StatusOK)
+			e.Do("clerk1", http.MethodGet, "/api/v1/exports/cases.csv", nil, nil).Must(t, http.StatusOK)
+			cases := func(user string) (seen map[uuid.UUID]bool, byClerk1 int, total int) {
+				var p auditPage
+				e.Do(user, http.MethodGet, "/api/v1/audit?limit=500", nil, &p).Must(t, http.StatusOK)
+				seen = map[uuid.UUID]bool{}
+				for _, it := range p.Items {
+					if it.CaseID != nil {
+						seen[*it.CaseID] = true
+					}
+					if it.ActorName == "clerk1" {
+						byClerk1++
+					}
+				}
+				return seen, byClerk1, len(p.Items)
+			}
+			seen, byClerk1, _ := cases("supervisor1")
+			if !seen[one] || seen[two] || byClerk1 == 0 {
+				t.Errorf("town supervisor sees case one %v, case two %v, clerk1's export %d: want one, not two, the export",
+					seen[one], seen[two], byClerk1)
+			}
+			seen, _, _ = cases("supervisor")
+			if !seen[one] || !seen[two] {
+				t.Errorf("district supervisor sees case one %v, case two %v: want both", seen[one], seen[two])
+			}
+			// Asking for the other town's case by id finds nothing rather than leaking it.
+			var p auditPage
+			e.Do("supervisor1", http.MethodGet, "/api/v1/audit?case="+two.String(), nil, &p).Must(t, http.StatusOK)
+			if len(p.Items) != 0 {
+				t.Errorf("town supervisor found %d entries of the other town's case", len(p.Items))
+			}
+		})
 	}
 }

@@ -177,6 +177,11 @@ func (v *AuditVerifier) Head() string { return v.prev }
 
 // AuditQuery filters the audit log. Entries come newest first.
 type AuditQuery struct {
+	// Scope, when set, limits the entries to those about a case it covers
+	// and those by a user whose org path lies within one of its org
+	// prefixes: a town's supervisor sees the town's cases and the town's
+	// people, not another town's.
+	Scope    *Scope
 	CaseID   uuid.UUID
 	ActorID  uuid.UUID
 	Action   AuditAction

@@ -125,11 +125,37 @@ func (d *DB) AppendAudit(ctx context.Context, entries []models.AuditEntry) ([]mo
 	return out, nil
 }
 
+// scopedAudit limits g to the entries about a case s covers or by a user
+// whose org path lies within one of s's org prefixes.
+func scopedAudit(g *gorm.DB, s models.Scope) *gorm.DB {
+	cond, args, ok := scopeSQL(s, "c")
+	if !ok {
+		return g
+	}
+	var people []string
+	var pargs []any
+	for _, p := range s.OrgPrefixes {
+		if p != "" {
+			people = append(people, `(u.org_path = ? OR u.org_path LIKE ? ESCAPE '\')`)
+			pargs = append(pargs, p, escapeLike(p)+"/%")
+		}
+	}
+	byCase := "EXISTS (SELECT 1 FROM cases c WHERE c.id = audit_log.case_id AND " + cond + ")"
+	if len(people) == 0 {
+		return g.Where(byCase, args...)
+	}
+	byPerson := "EXISTS (SELECT 1 FROM users u WHERE u.id = audit_log.actor_id AND (" + strings.Join(people, " OR ") + "))"
+	return g.Where("("+byCase+" OR "+byPerson+")", append(args, pargs...)...)
+}
+
 // ListAudit returns up to q.Limit entries (default 50, at most 1000)
 // matching q, newest first, with Seq below q.Before when it is set. From is
 // inclusive and To exclusive.
 func (d *DB) ListAudit(ctx context.Context, q models.AuditQuery) ([]models.AuditEntry, error) {
 	g := d.read(ctx).Model(&auditRow{})
+	if q.Scope != nil {
+		g = scopedAudit(g, *q.Scope)
+	}
 	if q.CaseID != uuid.Nil {
 		g = g.Where("case_id = ?", q.CaseID)
 	}

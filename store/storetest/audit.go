@@ -23,6 +23,7 @@ func runConsole(t *testing.T, open func(t *testing.T) models.Store) {
 	}{
 		{"AuditAppendList", testAuditAppendList},
 		{"AuditConcurrent", testAuditConcurrent},
+		{"AuditScope", testAuditScope},
 		{"CasesByIDFilter", testCasesByIDFilter},
 		{"StatsCases", testStatsCases},
 	} {
@@ -418,5 +419,64 @@ func testStatsCases(t *testing.T, s models.Store) {
 	}
 	if _, err := st.StatsCases(ctx, models.CaseQuery{Scope: models.Scope{}}, at(0), at(1)); err != nil {
 		t.Errorf("empty scope: %v", err)
+	}
+}
+
+// testAuditScope: a scoped search finds the entries about a case the scope
+// covers and those by a user whose org path lies within its org prefixes.
+func testAuditScope(t *testing.T, s models.Store) {
+	ctx := ctxT(t)
+	al := auditLog(t, s)
+	cs := putCases(t, s, simpleCase(townA, gridA), simpleCase(townB, gridB))
+	caseA, caseB := cs[0].ID, cs[1].ID
+	clerkA := models.User{ID: newID(), Username: "clerk-a", Role: models.RoleClerk, OrgPath: townA, CreatedAt: t0}
+	clerkB := models.User{ID: newID(), Username: "clerk-b", Role: models.RoleClerk, OrgPath: townB, CreatedAt: t0}
+	admin := models.User{ID: newID(), Username: "admin", Role: models.RoleAdmin, OrgPath: district, CreatedAt: t0}
+	for _, u := range []models.User{clerkA, clerkB, admin} {
+		must(t, s.CreateUser(ctx, u))
+	}
+	mk := func(u models.User, a models.AuditAction, c uuid.UUID) models.AuditEntry {
+		return models.AuditEntry{At: t0, ActorID: u.ID, ActorName: u.Username, Role: u.Role, Action: a, CaseID: c,
+			Detail: "{}", RequestID: "r"}
+	}
+	_, err := al.AppendAudit(ctx, []models.AuditEntry{
+		mk(clerkA, models.AuditView, caseA),      // 1: town A's case, town A's clerk
+		mk(clerkB, models.AuditView, caseB),      // 2: town B's
+		mk(clerkB, models.AuditExport, uuid.Nil), // 3: town B's clerk, no case
+		mk(clerkA, models.AuditExport, uuid.Nil), // 4: town A's clerk, no case
+		mk(admin, models.AuditView, caseA),       // 5: the district's admin on town A's case
+		mk(admin, models.AuditExport, uuid.Nil),  // 6: the district's admin, no case
+		mk(clerkB, models.AuditView, caseA),      // 7: town B's clerk on town A's case
+	})
+	must(t, err)
+	seqs := func(es []models.AuditEntry) []int64 {
+		var out []int64
+		for _, e := range es {
+			out = append(out, e.Seq)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name  string
+		scope *models.Scope
+		want  []int64
+	}{
+		{"no scope", nil, []int64{7, 6, 5, 4, 3, 2, 1}},
+		{"all", &models.Scope{All: true}, []int64{7, 6, 5, 4, 3, 2, 1}},
+		{"town A", &models.Scope{OrgPrefixes: []string{townA}}, []int64{7, 5, 4, 1}},
+		{"town B", &models.Scope{OrgPrefixes: []string{townB}}, []int64{7, 3, 2}},
+		{"grid B", &models.Scope{Grids: []string{gridB}}, []int64{2}},
+		{"empty", &models.Scope{}, nil},
+	} {
+		got, err := al.ListAudit(ctx, models.AuditQuery{Scope: c.scope})
+		must(t, err)
+		if !slices.Equal(seqs(got), c.want) {
+			t.Errorf("ListAudit scoped to %s = %v, want %v", c.name, seqs(got), c.want)
+		}
+	}
+	got, err := al.ListAudit(ctx, models.AuditQuery{Scope: &models.Scope{OrgPrefixes: []string{townA}}, Action: models.AuditExport})
+	must(t, err)
+	if !slices.Equal(seqs(got), []int64{4}) {
+		t.Errorf("town A's exports = %v, want [4]", seqs(got))
 	}
 }
