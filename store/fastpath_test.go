@@ -17,14 +17,7 @@ import (
 // holds the same type and value as one written by binding the value, in
 // columns of each affinity the schema uses.
 func TestSQLLiteralStoresWhatBindingStores(t *testing.T) {
-	db, err := sql.Open(sqlite.DriverName, "file:"+filepath.Join(t.TempDir(), "lit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE TABLE t (k INTEGER PRIMARY KEY, tx TEXT, i INTEGER, r REAL, b BOOLEAN, ts TIMESTAMP)"); err != nil {
-		t.Fatal(err)
-	}
+	db := plainSQLite(t, "CREATE TABLE t (k INTEGER PRIMARY KEY, tx TEXT, i INTEGER, r REAL, b BOOLEAN, ts TIMESTAMP)")
 	var nilTime *time.Time
 	var nilText *string
 	var nilReal *float64
@@ -60,6 +53,21 @@ func TestSQLLiteralStoresWhatBindingStores(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// plainSQLite opens a SQLite database of its own, without the store, with
+// the one table ddl creates.
+func plainSQLite(t *testing.T, ddl string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open(sqlite.DriverName, "file:"+filepath.Join(t.TempDir(), "plain.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(ddl); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 // TestRowsSQLShapes checks the statement shapes: a column is a literal only
@@ -147,14 +155,7 @@ func TestRowsSQLShapes(t *testing.T) {
 // TestRowsSQLStoresTheRows inserts rows of every shape through rowsSQL and
 // reads them back.
 func TestRowsSQLStoresTheRows(t *testing.T) {
-	db, err := sql.Open(sqlite.DriverName, "file:"+filepath.Join(t.TempDir(), "rows.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE TABLE x (a TEXT PRIMARY KEY, b TEXT, c INTEGER, d REAL, e TIMESTAMP)"); err != nil {
-		t.Fatal(err)
-	}
+	db := plainSQLite(t, "CREATE TABLE x (a TEXT PRIMARY KEY, b TEXT, c INTEGER, d REAL, e TIMESTAMP)")
 	at := time.Date(2026, 12, 5, 8, 0, 0, 123000, time.UTC)
 	var want []string
 	var args []any

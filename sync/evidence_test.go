@@ -2,12 +2,12 @@ package sync_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/fieldsync/fieldsync/auth"
+	"github.com/fieldsync/fieldsync/internal/jobtest"
 	"github.com/fieldsync/fieldsync/internal/testenv"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/server"
@@ -110,19 +110,6 @@ func TestEvidenceGate(t *testing.T) {
 	}
 }
 
-// failingQueue is a job queue whose Enqueue always fails, as a process that
-// dies right after its commit would: whatever the engine queues through it
-// after the transaction is lost.
-type failingQueue struct {
-	models.JobQueue
-	calls int
-}
-
-func (q *failingQueue) Enqueue(context.Context, []models.Job) error {
-	q.calls++
-	return errors.New("the process died after the commit")
-}
-
 // TestWaitingCommandQueuedWithItsOutcome: a command that waits for its
 // photos is queued in the transaction that stores its evidence_pending
 // outcome, so no crash after the commit can leave it waiting with nothing
@@ -137,7 +124,7 @@ func TestWaitingCommandQueuedWithItsOutcome(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			q := &failingQueue{JobQueue: st}
+			q := &jobtest.DeadQueue{JobQueue: st}
 			eng := sync.New(sync.Config{Store: st, Ref: func() *sync.Reference { return ref }, Jobs: q})
 			u := e.Users["inspector1"]
 			dev, err := st.DeviceByTokenHash(ctx, auth.HashToken(u.Token))
@@ -167,9 +154,9 @@ func TestWaitingCommandQueuedWithItsOutcome(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if after != before+1 || q.calls != 0 {
+			if after != before+1 || q.Calls != 0 {
 				t.Fatalf("evidence jobs %d -> %d, post-commit Enqueue calls %d: want one job committed with the outcome and no call",
-					before, after, q.calls)
+					before, after, q.Calls)
 			}
 		})
 	}

@@ -24,15 +24,9 @@ import (
 const childEnv = "FIELDSYNC_TEST_CHILD_SERVE"
 
 func TestMain(m *testing.M) {
-	if args := os.Getenv(childEnv); args != "" {
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() { // the parent closes our stdin to stop us
-			buf := make([]byte, 1)
-			os.Stdin.Read(buf)
-			cancel()
-		}()
-		os.Exit(cli.Main(ctx, strings.Split(args, "\x1f"), cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: func(string) string { return "" }}))
-	}
+	childproc.ServeIfChild(childEnv, func(ctx context.Context, args []string) int {
+		return cli.Main(ctx, args, cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: func(string) string { return "" }})
+	})
 	os.Exit(m.Run())
 }
 

@@ -2,13 +2,13 @@ package uploads
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/fieldsync/fieldsync/internal/jobtest"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/store"
 )
@@ -49,6 +49,19 @@ func pullPhoto(t *testing.T, db models.Store, scope models.Scope, after int64, i
 	}
 }
 
+// storeCase stores a case reported an hour before now and returns it.
+func storeCase(t *testing.T, db *store.DB, now time.Time) models.Case {
+	t.Helper()
+	ctx := context.Background()
+	c := testCase(now.Add(-time.Hour))
+	if err := db.Update(ctx, func(tx models.Tx) error {
+		return tx.PutCases(ctx, []models.Case{c}, []*models.Case{nil})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestWithRealStore runs the pipeline on the real store (SQLite): a tus
 // upload is verified and recorded, the next pull carries the photo, and a
 // thumbnail job queued before a restart is done after it.
@@ -57,12 +70,7 @@ func TestWithRealStore(t *testing.T) {
 	dir := t.TempDir()
 	db := openStore(t, dir)
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	c := testCase(now.Add(-time.Hour))
-	if err := db.Update(ctx, func(tx models.Tx) error {
-		return tx.PutCases(ctx, []models.Case{c}, []*models.Case{nil})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	c := storeCase(t, db, now)
 	cursor, err := db.MaxChangeSeq(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -155,18 +163,6 @@ func TestWithRealStore(t *testing.T) {
 	}
 }
 
-// deadQueue is a job queue whose Enqueue fails, as a process that died right
-// after its commit: a job queued through it after the transaction is lost.
-type deadQueue struct {
-	models.JobQueue
-	calls int
-}
-
-func (q *deadQueue) Enqueue(context.Context, []models.Job) error {
-	q.calls++
-	return errors.New("the process died after the commit")
-}
-
 // TestThumbnailJobCommittedWithPhoto: on the real store, a verified photo's
 // thumbnail job is queued in the transaction that records the photo, so no
 // crash after that commit can leave a verified photo that no worker will
@@ -176,14 +172,8 @@ func TestThumbnailJobCommittedWithPhoto(t *testing.T) {
 	dir := t.TempDir()
 	db := openStore(t, dir)
 	t.Cleanup(func() { db.Close() })
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	c := testCase(now.Add(-time.Hour))
-	if err := db.Update(ctx, func(tx models.Tx) error {
-		return tx.PutCases(ctx, []models.Case{c}, []*models.Case{nil})
-	}); err != nil {
-		t.Fatal(err)
-	}
-	q := &deadQueue{JobQueue: db}
+	c := storeCase(t, db, time.Now().UTC().Truncate(time.Microsecond))
+	q := &jobtest.DeadQueue{JobQueue: db}
 	svc, err := New(Config{DataDir: dir, Store: db, Jobs: q, Authenticate: testAuth, Logger: quietLogger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -193,8 +183,8 @@ func TestThumbnailJobCommittedWithPhoto(t *testing.T) {
 	meta := photoMetaFor(c, data)
 	resp, body := uploadAll(t, newTusClient(t, srv.URL, "tok-a"), meta, data)
 	mustStatus(t, resp, body, http.StatusCreated)
-	if n, err := db.Pending(ctx, ThumbnailJob); err != nil || n != 1 || q.calls != 0 {
+	if n, err := db.Pending(ctx, ThumbnailJob); err != nil || n != 1 || q.Calls != 0 {
 		t.Fatalf("%d thumbnail jobs pending (%v), %d post-commit Enqueue calls: want 1 job committed with the photo, no call",
-			n, err, q.calls)
+			n, err, q.Calls)
 	}
 }

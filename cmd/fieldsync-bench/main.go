@@ -15,21 +15,19 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 
 	"github.com/fieldsync/fieldsync/cli"
 	"github.com/fieldsync/fieldsync/internal/bench"
+	"github.com/fieldsync/fieldsync/internal/childproc"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if args := os.Getenv(bench.ChildEnv); args != "" {
-		// Re-run as the server under test; stop when the parent closes stdin.
-		ctx, cancel := context.WithCancel(ctx)
-		go func() { b := make([]byte, 1); os.Stdin.Read(b); cancel() }()
-		os.Exit(cli.Main(ctx, strings.Split(args, "\x1f"), cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
-	}
+	// Re-run as the server under test; stop when the parent closes stdin.
+	childproc.ServeIfChild(bench.ChildEnv, func(ctx context.Context, args []string) int {
+		return cli.Main(ctx, args, cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv})
+	})
 	if len(os.Args) > 1 && os.Args[1] == "thumbs" {
 		if err := bench.RunThumbs(ctx, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "fieldsync-bench thumbs:", err)

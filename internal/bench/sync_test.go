@@ -8,20 +8,15 @@ import (
 	"testing"
 
 	"github.com/fieldsync/fieldsync/cli"
+	"github.com/fieldsync/fieldsync/internal/childproc"
 )
 
 // TestMain lets the test binary run as the server under test, as the bench
 // command's own binary does.
 func TestMain(m *testing.M) {
-	if args := os.Getenv(ChildEnv); args != "" {
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() { // the parent closes our stdin to stop us
-			buf := make([]byte, 1)
-			os.Stdin.Read(buf)
-			cancel()
-		}()
-		os.Exit(cli.Main(ctx, strings.Split(args, "\x1f"), cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
-	}
+	childproc.ServeIfChild(ChildEnv, func(ctx context.Context, args []string) int {
+		return cli.Main(ctx, args, cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv})
+	})
 	os.Exit(m.Run())
 }
 

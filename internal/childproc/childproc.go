@@ -6,6 +6,7 @@ package childproc
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,4 +92,22 @@ func (s *Server) Stop() {
 		s.Cmd.Process.Kill()
 		<-s.done
 	}
+}
+
+// ServeIfChild is the other half of Start: in a process that Start began
+// (envName is set) it runs main with the serve arguments until the parent
+// closes stdin, then exits with main's code. Elsewhere it returns at once.
+// main is cli.Main in practice, passed in so this package needs no server.
+func ServeIfChild(envName string, main func(ctx context.Context, args []string) int) {
+	args := os.Getenv(envName)
+	if args == "" {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { // the parent closes our stdin to stop us
+		buf := make([]byte, 1)
+		_, _ = os.Stdin.Read(buf)
+		cancel()
+	}()
+	os.Exit(main(ctx, strings.Split(args, "\x1f")))
 }
