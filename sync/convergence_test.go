@@ -201,6 +201,8 @@ func TestConvergence(t *testing.T) {
 		t.Run(dbName(pg), func(t *testing.T) {
 			if pg {
 				testenv.PostgresDSN(t) // skips without FIELDSYNC_TEST_POSTGRES
+			} else {
+				testenv.SkipSQLiteInPostgresPass(t)
 			}
 			rapid.Check(t, func(rt *rapid.T) { convergence(t, rt, pg) })
 		})

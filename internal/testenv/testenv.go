@@ -125,6 +125,9 @@ type Options struct {
 func Start(t testing.TB, opt Options) *Env {
 	t.Helper()
 	dsn := opt.DSN
+	if dsn == "" && !opt.Postgres {
+		SkipSQLiteInPostgresPass(t)
+	}
 	if opt.Postgres && dsn == "" {
 		dsn = PostgresDSN(t)
 	}
