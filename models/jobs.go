@@ -23,6 +23,14 @@ type Job struct {
 	CreatedAt time.Time
 }
 
+// TxEnqueuer is a Tx that can also queue jobs, committed with the
+// transaction's other writes. The store's transactions are (its queue lives
+// in the same database); callers fall back to JobQueue.Enqueue after the
+// commit for one that is not.
+type TxEnqueuer interface {
+	Enqueue(ctx context.Context, jobs []Job) error
+}
+
 // JobQueue is a durable queue. The storage package implements it.
 type JobQueue interface {
 	// Enqueue adds jobs; a job whose (Kind, Key) is already pending is skipped.

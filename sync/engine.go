@@ -242,13 +242,8 @@ func (e *Engine) Push(ctx context.Context, actor models.Actor, req PushRequest) 
 		}
 		res = PushResult{Outcomes: outs, LastSeq: dev.LastSeq, ServerTime: now, ClockOffset: offset}
 		changed = b.changes()
-		waits = nil
-		if later, err := e.queueWaits(ctx, tx, b.waits); err != nil {
-			return err
-		} else if later {
-			waits = b.waits
-		}
-		return nil
+		waits, err = e.queueWaits(ctx, tx, b.waits)
+		return err
 	})
 	if err != nil {
 		return PushResult{}, err
@@ -307,13 +302,9 @@ func (e *Engine) Apply(ctx context.Context, actor models.Actor, cmd models.Comma
 			return err
 		}
 		changed = b.changes()
-		waits = nil
-		if later, err := e.queueWaits(ctx, tx, b.waits); err != nil {
-			return err
-		} else if later {
-			waits = b.waits
-		}
-		return nil
+		var err error
+		waits, err = e.queueWaits(ctx, tx, b.waits)
+		return err
 	})
 	if err != nil && err != errRollback {
 		return models.Outcome{}, err

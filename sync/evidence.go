@@ -28,29 +28,23 @@ type waitingCmd struct {
 
 func (e *Engine) gated() bool { return e.cfg.Jobs != nil && !e.cfg.AssumeEvidence }
 
-// txEnqueuer is a transaction that can also queue jobs (the store's can:
-// its queue lives in the same database).
-type txEnqueuer interface {
-	Enqueue(ctx context.Context, jobs []models.Job) error
-}
-
 // queueWaits keeps the waiting commands in the durable queue, in the
 // transaction that stores their evidence_pending outcomes when the store can,
 // so a crash can never leave an outcome waiting with nothing to apply it. It
-// reports whether they still need enqueueWaits after the commit.
-func (e *Engine) queueWaits(ctx context.Context, tx models.Tx, waits []waitingCmd) (later bool, err error) {
+// returns those that still need enqueueWaits after the commit.
+func (e *Engine) queueWaits(ctx context.Context, tx models.Tx, waits []waitingCmd) (later []waitingCmd, err error) {
 	if len(waits) == 0 || e.cfg.Jobs == nil {
-		return false, nil
+		return nil, nil
 	}
-	q, ok := tx.(txEnqueuer)
+	q, ok := tx.(models.TxEnqueuer)
 	if !ok {
-		return true, nil
+		return waits, nil
 	}
 	jobs, err := e.waitJobs(waits)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	return false, q.Enqueue(ctx, jobs)
+	return nil, q.Enqueue(ctx, jobs)
 }
 
 // enqueueWaits queues the waiting commands after the commit, for a store

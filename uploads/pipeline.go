@@ -549,7 +549,7 @@ func (s *Service) accept(ctx context.Context, meta PhotoMeta, by uploaderOf, siz
 		if err := tx.PutPhotos(ctx, ps); err != nil {
 			return err
 		}
-		if q, ok := tx.(txEnqueuer); ok {
+		if q, ok := tx.(models.TxEnqueuer); ok {
 			job.ID, job.RunAfter, job.CreatedAt = uuid.Must(uuid.NewV7()), now, now
 			if err := q.Enqueue(ctx, []models.Job{job}); err != nil {
 				return err
@@ -583,11 +583,6 @@ func (s *Service) accept(ctx context.Context, meta PhotoMeta, by uploaderOf, siz
 	s.wakeThumbnails()
 	s.notify(ctx, out)
 	return out, nil
-}
-
-// txEnqueuer is a Tx that can also queue jobs in the same transaction.
-type txEnqueuer interface {
-	Enqueue(ctx context.Context, jobs []models.Job) error
 }
 
 // bumpCase gives a case a new change sequence without changing its version,
