@@ -259,9 +259,10 @@ func sortedInt64s(xs []int64) []int64 {
 // nilUUIDText is how a zero uuid.UUID is stored: its Value is its String.
 const nilUUIDText = "00000000-0000-0000-0000-000000000000"
 
-// sqlLiteral returns the SQLite literal that stores exactly what binding v
-// would, for the values that make up most of a new row's columns: NULL, the
-// empty string, zero, false and the nil UUID. ok is false for anything else.
+// sqlLiteral returns the SQLite literal that stores exactly what binding the
+// driver value v (see driverValue) would, for the values that make up most
+// of a new row's columns: NULL, the empty string, zero, false and the nil
+// UUID's text. ok is false for anything else.
 func sqlLiteral(v any) (lit string, ok bool) {
 	switch x := v.(type) {
 	case nil:
@@ -273,23 +274,12 @@ func sqlLiteral(v any) (lit string, ok bool) {
 		case nilUUIDText:
 			return "'" + nilUUIDText + "'", true
 		}
-		return "", false
 	case int64:
-		return "0", x == 0
-	case int:
 		return "0", x == 0
 	case float64:
 		return "0.0", x == 0 && !math.Signbit(x)
 	case bool:
 		return "0", !x
-	case uuid.UUID:
-		return "'" + nilUUIDText + "'", x == uuid.Nil
-	case *string:
-		return "NULL", x == nil
-	case *time.Time:
-		return "NULL", x == nil
-	case *float64:
-		return "NULL", x == nil
 	}
 	return "", false
 }

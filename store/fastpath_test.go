@@ -24,13 +24,13 @@ func TestSQLLiteralStoresWhatBindingStores(t *testing.T) {
 	values := []any{nil, "", int64(0), 0, 0.0, false, uuid.Nil, nilText, nilTime, nilReal}
 	refused := []any{"x", int64(1), 1, 0.5, true, uuid.New(), time.Time{}, []byte(nil), struct{}{}}
 	for _, v := range refused {
-		if lit, ok := sqlLiteral(v); ok {
+		if lit, ok := sqlLiteral(driverValue(v)); ok {
 			t.Errorf("sqlLiteral(%#v) = %q: only zero values become literals", v, lit)
 		}
 	}
 	for _, col := range []string{"tx", "i", "r", "b", "ts"} {
 		for n, v := range values {
-			lit, ok := sqlLiteral(v)
+			lit, ok := sqlLiteral(driverValue(v))
 			if !ok {
 				t.Fatalf("sqlLiteral(%#v) refused a zero value", v)
 			}
