@@ -136,8 +136,9 @@ func scopedAudit(g *gorm.DB, s models.Scope) *gorm.DB {
 	var pargs []any
 	for _, p := range s.OrgPrefixes {
 		if p != "" {
-			people = append(people, `(u.org_path = ? OR u.org_path LIKE ? ESCAPE '\')`)
-			pargs = append(pargs, p, escapeLike(p)+"/%")
+			cond, a := pathWithinSQL("u.org_path", p)
+			people = append(people, cond)
+			pargs = append(pargs, a...)
 		}
 	}
 	byCase := "EXISTS (SELECT 1 FROM cases c WHERE c.id = audit_log.case_id AND " + cond + ")"

@@ -28,8 +28,9 @@ func scopeSQL(s models.Scope, alias string) (cond string, args []any, ok bool) {
 		if p == "" {
 			continue // PathWithin: an empty prefix covers nothing
 		}
-		parts = append(parts, "("+col("org_path")+" = ? OR "+col("org_path")+` LIKE ? ESCAPE '\')`)
-		args = append(args, p, escapeLike(p)+"/%")
+		cond, a := pathWithinSQL(col("org_path"), p)
+		parts = append(parts, cond)
+		args = append(args, a...)
 	}
 	var grids, units []any
 	for _, g := range s.Grids {
@@ -58,6 +59,12 @@ func scopeSQL(s models.Scope, alias string) (cond string, args []any, ok bool) {
 		return "1 = 0", nil, true
 	}
 	return "(" + strings.Join(parts, " OR ") + ")", args, true
+}
+
+// pathWithinSQL is the condition that the org path in column col equals p or
+// descends from it (models.PathWithin), with its arguments.
+func pathWithinSQL(col, p string) (string, []any) {
+	return "(" + col + " = ? OR " + col + ` LIKE ? ESCAPE '\')`, []any{p, escapeLike(p) + "/%"}
 }
 
 func placeholders(n int) string {

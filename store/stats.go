@@ -37,7 +37,8 @@ func caseFilter(q models.CaseQuery, alias string, pg bool) (conds []string, args
 		add(col("category")+" IN ("+placeholders(len(q.Categories))+")", anys(q.Categories)...)
 	}
 	if q.OrgPath != "" {
-		add("("+col("org_path")+" = ? OR "+col("org_path")+` LIKE ? ESCAPE '\')`, q.OrgPath, escapeLike(q.OrgPath)+"/%")
+		cond, a := pathWithinSQL(col("org_path"), q.OrgPath)
+		add(cond, a...)
 	}
 	if q.Grid != "" {
 		add(col("grid_code")+" = ?", q.Grid)
