@@ -349,23 +349,29 @@ func shapedRowsSQL(kind string, ncols int, args []any, pg bool, minRows int, bui
 	if pg || ncols > 64 || rows < minRows {
 		return cachedSQL(kind, rows, pg, func() string { return build("VALUES " + valuesList(rows, ncols)) }), args
 	}
-	vals := make([]any, len(args))
-	for i, a := range args {
-		vals[i] = driverValue(a)
-	}
+	// Values are converted (driverValue) only where it matters: a row's value
+	// that is rawSame as row 0's converts to the same driver value, so only
+	// row 0 of a literal or shared column is converted, and the rest of the
+	// batch only where it is bound.
 	var lit, shared uint64 // bit c: column c is a literal, or bound once
 	lits := make([]string, ncols)
+	first := make([]any, ncols)
 	for c := 0; c < ncols; c++ {
-		l, ok := sqlLiteral(vals[c])
-		same := bindsEqual(vals[c])
+		first[c] = driverValue(args[c])
+		l, ok := sqlLiteral(first[c])
+		same := true // until a row's value is not rawSame as row 0's
 		for r := 1; (ok || same) && r < rows; r++ {
-			v := vals[r*ncols+c]
+			raw := args[r*ncols+c]
+			if rawSame(raw, args[c]) {
+				continue
+			}
+			v := driverValue(raw)
 			if ok {
 				var l2 string
 				l2, ok = sqlLiteral(v)
 				ok = ok && l2 == l
 			}
-			same = same && bindsEqual(v) && v == vals[c]
+			same = same && rawSame(v, first[c])
 		}
 		switch {
 		case ok:
@@ -383,13 +389,17 @@ func shapedRowsSQL(kind string, ncols int, args []any, pg bool, minRows int, bui
 	bound := make([]any, 0, bits.OnesCount64(shared)+rows*perRow)
 	for c := 0; c < ncols; c++ {
 		if shared&(1<<c) != 0 {
-			bound = append(bound, vals[c])
+			bound = append(bound, first[c])
 		}
 	}
 	for r := 0; r < rows; r++ {
 		for c := 0; c < ncols; c++ {
 			if (lit|shared)&(1<<c) == 0 {
-				bound = append(bound, vals[r*ncols+c])
+				if r == 0 {
+					bound = append(bound, first[c])
+				} else {
+					bound = append(bound, driverValue(args[r*ncols+c]))
+				}
 			}
 		}
 	}
@@ -465,13 +475,35 @@ func sep(b *strings.Builder, i int) {
 	}
 }
 
-// bindsEqual reports whether v is a driver value that == compares as the
-// bound value would: two equal times with different locations are
-// formatted differently, but == tells those apart too.
-func bindsEqual(v any) bool {
-	switch v.(type) {
-	case string, int64, float64, bool, time.Time:
-		return true
+// rawSame reports whether a and b are values of one comparable type that
+// driverValue passes through or converts by value (uuid.UUID) and are
+// identical, floats to the bit: then they convert to equal driver values,
+// and driver values that are rawSame bind the same. Two equal instants in
+// different locations are not (the driver formats them differently), and
+// pointers and slices never are.
+func rawSame(a, b any) bool {
+	switch x := a.(type) {
+	case uuid.UUID:
+		y, ok := b.(uuid.UUID)
+		return ok && x == y
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case int64:
+		y, ok := b.(int64)
+		return ok && x == y
+	case int:
+		y, ok := b.(int)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && math.Float64bits(x) == math.Float64bits(y)
+	case time.Time:
+		y, ok := b.(time.Time)
+		return ok && x == y
 	}
 	return false
 }

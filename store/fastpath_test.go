@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -121,6 +122,24 @@ func TestRowsSQLShapes(t *testing.T) {
 			bound: []any{dev.String(), at, at, int64(1), dev.String(), at, at, int64(1)},
 		},
 		{
+			name: "zero and negative zero are not one value",
+			args: []any{
+				int64(1), 0.0, "", "", nil,
+				int64(2), math.Copysign(0, -1), "", "", nil,
+			},
+			sql:   "INSERT INTO x (a, b, c, d, e) VALUES (?, ?, '', '', NULL), (?, ?, '', '', NULL)",
+			bound: []any{int64(1), 0.0, int64(2), math.Copysign(0, -1)},
+		},
+		{
+			name: "pointers compare by what they point to",
+			args: []any{
+				int64(1), ptr("同一"), &at, "", nil,
+				int64(2), ptr("同一"), &at, "", nil,
+			},
+			sql:   "INSERT INTO x (a, b, c, d, e) SELECT column1, ?, ?, '', NULL FROM (VALUES (?), (?)) WHERE true",
+			bound: []any{"同一", at, int64(1), int64(2)},
+		},
+		{
 			name: "equal instants in two locations are not one value",
 			args: []any{
 				int64(1), at, "", "", nil,
@@ -139,7 +158,7 @@ func TestRowsSQLShapes(t *testing.T) {
 				t.Fatalf("bound %v\nwant %v", bound, tc.bound)
 			}
 			for i := range bound {
-				if bound[i] != tc.bound[i] {
+				if !rawSame(bound[i], tc.bound[i]) && bound[i] != tc.bound[i] {
 					t.Errorf("arg %d = %#v, want %#v", i, bound[i], tc.bound[i])
 				}
 			}
@@ -151,6 +170,8 @@ func TestRowsSQLShapes(t *testing.T) {
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // TestRowsSQLStoresTheRows inserts rows of every shape through rowsSQL and
 // reads them back.
