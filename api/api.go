@@ -177,6 +177,7 @@ func (a *API) routes() {
 	api.PATCH("/cases/:id", a.editCase)
 	api.POST("/cases/:id/transitions", a.transition)
 	api.POST("/cases/:id/comments", a.addComment)
+	api.POST("/cases/:id/photos/:photo_id/withdraw", a.withdrawPhoto)
 
 	api.GET("/conflicts", a.listConflicts)
 	api.POST("/conflicts/:id/resolve", a.resolveConflict)

@@ -73,6 +73,7 @@ var auditActions = map[models.CommandKind]models.AuditAction{
 	models.CmdAction:          models.AuditTransition,
 	models.CmdAddComment:      models.AuditComment,
 	models.CmdResolveConflict: models.AuditResolve,
+	models.CmdWithdrawPhoto:   models.AuditWithdraw,
 }
 
 // auditCommand records a console command that was not rejected. The detail
@@ -115,6 +116,10 @@ func (a *API) auditCommand(c *echo.Context, actor models.Actor, cmd models.Comma
 	case models.CmdResolveConflict:
 		if cmd.Resolve != nil {
 			d["conflict_id"], d["take"] = cmd.Resolve.ConflictID, cmd.Resolve.Take
+		}
+	case models.CmdWithdrawPhoto:
+		if cmd.Withdraw != nil {
+			d["photo_id"] = cmd.Withdraw.PhotoID
 		}
 	case models.CmdCreateCase:
 		if cmd.Create != nil {

@@ -279,16 +279,20 @@ func (a *API) createCase(c *echo.Context) error {
 
 // applyAndShow runs a console command through the engine. A rejected command
 // is an error response; anything else answers with the outcome and the case.
+// A retried request (a command id already applied) is answered the same and
+// audited once, when it was done.
 func (a *API) applyAndShow(c *echo.Context, actor models.Actor, cmd models.Command, status int) error {
 	ctx := c.Request().Context()
-	out, err := a.d.Engine.Apply(ctx, actor, cmd)
+	out, replayed, err := a.d.Engine.ApplyOnce(ctx, actor, cmd)
 	if err != nil {
 		return err
 	}
 	if out.Status == models.OutcomeRejected {
 		return &models.Error{Code: out.Code, Message: out.Reason, Hint: out.Hint, Field: out.Field}
 	}
-	a.auditCommand(c, actor, cmd, out)
+	if !replayed {
+		a.auditCommand(c, actor, cmd, out)
+	}
 	cs, err := a.d.Store.GetCase(ctx, out.CaseID)
 	if err != nil {
 		return err
@@ -368,6 +372,30 @@ func (a *API) addComment(c *echo.Context) error {
 	}
 	cmd := models.Command{ID: req.CommandID, Kind: models.CmdAddComment, CaseID: cs.ID, Comment: req.Body}
 	return a.applyAndShow(c, actor, cmd, http.StatusCreated)
+}
+
+// WithdrawRequest withdraws an evidence photo of a case, with the reason.
+type WithdrawRequest struct {
+	Reason    string    `json:"reason"`
+	CommandID uuid.UUID `json:"command_id,omitempty"`
+}
+
+// withdrawPhoto is a supervisor's soft delete of an evidence photo: the
+// original stays stored byte for byte, its record is marked withdrawn with
+// the reason, and the case history and the audit log say who did it.
+func (a *API) withdrawPhoto(c *echo.Context) error {
+	var req WithdrawRequest
+	actor, cs, err := a.caseRequest(c, &req, models.RoleSupervisor, models.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	photoID, err := pathUUID(c, "photo_id")
+	if err != nil {
+		return err
+	}
+	cmd := models.Command{ID: req.CommandID, Kind: models.CmdWithdrawPhoto, CaseID: cs.ID,
+		Withdraw: &models.PhotoWithdrawal{PhotoID: photoID, Reason: req.Reason}}
+	return a.applyAndShow(c, actor, cmd, http.StatusOK)
 }
 
 // ConflictList is a list of conflict records.

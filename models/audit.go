@@ -23,11 +23,12 @@ const (
 	AuditTransition AuditAction = "case.transition"  // a workflow action
 	AuditComment    AuditAction = "case.comment"     // a comment added
 	AuditResolve    AuditAction = "conflict.resolve" // a conflict record resolved
+	AuditWithdraw   AuditAction = "photo.withdraw"   // an evidence photo withdrawn
 	AuditExport     AuditAction = "export"           // cases exported (CSV, GeoJSON, KML)
 )
 
 // AuditActions lists every audited action.
-var AuditActions = []AuditAction{AuditView, AuditCreate, AuditEdit, AuditTransition, AuditComment, AuditResolve, AuditExport}
+var AuditActions = []AuditAction{AuditView, AuditCreate, AuditEdit, AuditTransition, AuditComment, AuditResolve, AuditWithdraw, AuditExport}
 
 // Valid reports whether a is a known audited action.
 func (a AuditAction) Valid() bool {

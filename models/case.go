@@ -182,6 +182,7 @@ const (
 	HistoryEdit       HistoryKind = "edit"
 	HistoryComment    HistoryKind = "comment"
 	HistoryPhoto      HistoryKind = "photo"
+	HistoryWithdrawn  HistoryKind = "photo_withdrawn"
 	HistoryConflict   HistoryKind = "conflict"
 	HistoryResolved   HistoryKind = "conflict_resolved"
 	HistoryFlag       HistoryKind = "flag"

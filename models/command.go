@@ -11,7 +11,7 @@ import (
 type CommandKind string
 
 // Command kinds. Devices send the first five; the console also sends
-// resolve_conflict. Every change to a case is one of these.
+// resolve_conflict and withdraw_photo. Every change to a case is one of these.
 const (
 	CmdCreateCase      CommandKind = "create_case"
 	CmdEditFields      CommandKind = "edit_fields"
@@ -19,6 +19,7 @@ const (
 	CmdAddComment      CommandKind = "add_comment"
 	CmdAddPhoto        CommandKind = "add_photo"
 	CmdResolveConflict CommandKind = "resolve_conflict"
+	CmdWithdrawPhoto   CommandKind = "withdraw_photo"
 )
 
 // Command is one change a device or the console asks for. Devices number their
@@ -33,14 +34,27 @@ type Command struct {
 	ClientTime  time.Time // device clock, raw; never used for ordering
 
 	// Payloads; which are set depends on Kind.
-	Create  *CaseDraft        // create_case
-	Fields  map[string]string // edit_fields: field name → new value (see EditableFields)
-	Action  Action            // action
-	Params  ActionParams      // action
-	Comment string            // add_comment (and a note with any other kind)
-	Photo   *PhotoRecord      // add_photo
-	Resolve *Resolution       // resolve_conflict
+	Create   *CaseDraft        // create_case
+	Fields   map[string]string // edit_fields: field name → new value (see EditableFields)
+	Action   Action            // action
+	Params   ActionParams      // action
+	Comment  string            // add_comment (and a note with any other kind)
+	Photo    *PhotoRecord      // add_photo
+	Resolve  *Resolution       // resolve_conflict
+	Withdraw *PhotoWithdrawal  // withdraw_photo
 }
+
+// PhotoWithdrawal is what a withdraw_photo command carries. Evidence is never
+// deleted or changed: a supervisor withdraws a photo (taken by mistake, of
+// the wrong case, showing a bystander) with a reason, the photo stays stored
+// byte for byte, and its record says it was withdrawn and why.
+type PhotoWithdrawal struct {
+	PhotoID uuid.UUID
+	Reason  string
+}
+
+// MaxWithdrawReason is the longest reason a withdrawal may give, in characters.
+const MaxWithdrawReason = 500
 
 // CaseDraft is what a create_case command carries.
 type CaseDraft struct {

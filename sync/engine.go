@@ -10,6 +10,7 @@ import (
 	"strings"
 	gosync "sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/google/uuid"
@@ -257,10 +258,18 @@ func (e *Engine) Push(ctx context.Context, actor models.Actor, req PushRequest) 
 // the same path as device commands. A command whose id was applied before
 // returns its stored outcome, so a retried request changes nothing.
 func (e *Engine) Apply(ctx context.Context, actor models.Actor, cmd models.Command) (models.Outcome, error) {
+	out, _, err := e.ApplyOnce(ctx, actor, cmd)
+	return out, err
+}
+
+// ApplyOnce is Apply, and also reports whether the outcome is the stored one
+// of an earlier request with the same command id (replayed): then nothing was
+// done now, and nothing should be recorded as done.
+func (e *Engine) ApplyOnce(ctx context.Context, actor models.Actor, cmd models.Command) (out models.Outcome, replayed bool, err error) {
 	if cmd.ID == uuid.Nil {
 		id, err := uuid.NewV7()
 		if err != nil {
-			return models.Outcome{}, err
+			return models.Outcome{}, false, err
 		}
 		cmd.ID = id
 	}
@@ -268,12 +277,12 @@ func (e *Engine) Apply(ctx context.Context, actor models.Actor, cmd models.Comma
 	e.consoleMu.Lock()
 	defer e.consoleMu.Unlock()
 	now := e.cfg.Now().UTC().Truncate(time.Microsecond)
-	var out models.Outcome
 	var changed []caseChange
 	var waits []waitingCmd
-	err := e.update(ctx, func(tx models.Tx) error {
+	err = e.update(ctx, func(tx models.Tx) error {
+		replayed = false
 		if prev, err := tx.OutcomeByCommand(ctx, cmd.ID); err == nil {
-			out = prev
+			out, replayed = prev, true
 			return nil
 		} else if !models.IsNotFound(err) {
 			return err
@@ -307,11 +316,11 @@ func (e *Engine) Apply(ctx context.Context, actor models.Actor, cmd models.Comma
 		return err
 	})
 	if err != nil && err != errRollback {
-		return models.Outcome{}, err
+		return models.Outcome{}, false, err
 	}
 	e.publish(changed)
 	e.enqueueWaits(ctx, waits)
-	return out, nil
+	return out, replayed, nil
 }
 
 // update runs fn in a store transaction, retrying a few times when the
@@ -415,6 +424,9 @@ func (b *batch) load(cmds []models.Command) error {
 		}
 		if c.Photo != nil {
 			photoIDs = append(photoIDs, c.Photo.ID)
+		}
+		if c.Withdraw != nil {
+			photoIDs = append(photoIDs, c.Withdraw.PhotoID)
 		}
 		photoIDs = append(photoIDs, c.Params.Photos...)
 		if c.Create != nil {
@@ -531,9 +543,11 @@ func (b *batch) apply(cmd models.Command) models.Outcome {
 		o, err = b.addPhoto(cmd)
 	case models.CmdResolveConflict:
 		o, err = b.resolve(cmd)
+	case models.CmdWithdrawPhoto:
+		o, err = b.withdrawPhoto(cmd)
 	default:
 		err = models.Errorf(models.CodeInvalidInput, "unknown command kind %q", cmd.Kind).WithField("kind").
-			WithHint("kinds: create_case, edit_fields, action, add_comment, add_photo, resolve_conflict")
+			WithHint("kinds: create_case, edit_fields, action, add_comment, add_photo, resolve_conflict, withdraw_photo")
 	}
 	if err != nil {
 		var me *models.Error
@@ -1081,6 +1095,55 @@ func (b *batch) addPhoto(cmd models.Command) (models.Outcome, error) {
 	b.touch(c)
 	h := b.entry(c, models.HistoryPhoto, cmd)
 	h.Note = string(cmd.Photo.Type) + " photo " + cmd.Photo.ID.String() + " (" + b.photos[cmd.Photo.ID].Stage + ")"
+	b.history = append(b.history, h)
+	return models.Outcome{Status: models.OutcomeApplied, CaseID: c.ID, Version: c.Version}, nil
+}
+
+// withdrawPhoto marks a photo of a case withdrawn, with the supervisor's
+// reason. The photo's bytes and metadata stay as they are: the record says
+// it was withdrawn and why, the case's history says who did it and when, and
+// the case's new version carries the record to every device in its scope.
+// A withdrawn photo no longer counts as evidence for later guards.
+func (b *batch) withdrawPhoto(cmd models.Command) (models.Outcome, error) {
+	if b.actor.Role != models.RoleSupervisor && b.actor.Role != models.RoleAdmin {
+		return models.Outcome{}, models.Errorf(models.CodeForbidden, "only supervisors and admins withdraw evidence photos")
+	}
+	w := cmd.Withdraw
+	if w == nil || w.PhotoID == uuid.Nil {
+		return models.Outcome{}, models.Errorf(models.CodeInvalidInput, "withdraw_photo names no photo").WithField("photo_id")
+	}
+	reason := strings.TrimSpace(w.Reason)
+	if reason == "" {
+		return models.Outcome{}, models.Errorf(models.CodeInvalidInput, "a withdrawal needs a reason").WithField("reason").
+			WithHint("say why the photo is withdrawn: it is kept with the evidence")
+	}
+	if utf8.RuneCountInString(reason) > models.MaxWithdrawReason {
+		return models.Outcome{}, models.Errorf(models.CodeInvalidInput, "the reason is longer than %d characters", models.MaxWithdrawReason).
+			WithField("reason")
+	}
+	c := b.visible(cmd.CaseID)
+	if c == nil {
+		return models.Outcome{}, models.Errorf(models.CodeNotFound, "case not found")
+	}
+	p := b.photos[w.PhotoID]
+	if p == nil || p.CaseID != c.ID {
+		return models.Outcome{}, models.Errorf(models.CodeNotFound, "photo %s is not a photo of this case", w.PhotoID).WithField("photo_id")
+	}
+	if p.Deleted {
+		return models.Outcome{}, models.Errorf(models.CodeAlreadyExists, "photo %s was already withdrawn", w.PhotoID).
+			WithField("photo_id").WithHint("the earlier withdrawal and its reason are in the case history")
+	}
+	rec := *p
+	rec.Deleted, rec.DeleteReason = true, reason
+	b.photos[rec.ID] = &rec
+	if !b.isNew[rec.ID] {
+		b.isNew[rec.ID] = true
+		b.newPhotos = append(b.newPhotos, rec.ID)
+	}
+	b.touch(c)
+	h := b.entry(c, models.HistoryWithdrawn, cmd)
+	h.Note = string(rec.Type) + " photo " + rec.ID.String() + " (" + rec.Stage + ") withdrawn"
+	h.Comment = reason
 	b.history = append(b.history, h)
 	return models.Outcome{Status: models.OutcomeApplied, CaseID: c.ID, Version: c.Version}, nil
 }

@@ -537,6 +537,51 @@ func TestConsoleCheckPassBeforeAfter(t *testing.T) {
 	}
 }
 
+// TestConsoleWithdrawPhoto: a supervisor withdraws an evidence photo from its
+// preview with a reason; the photo leaves the evidence grid for the
+// withdrawn list, greyed out with the reason, and the timeline says so. A
+// clerk is not offered the button.
+func TestConsoleWithdrawPhoto(t *testing.T) {
+	c := newConsole(t)
+	id := c.env.Report("inspector1", testenv.InGrid1, "E0504")
+	reason := "拍到路人面部，按规定撤回"
+
+	c.login("clerk1")
+	c.goTo("#/cases/" + id.String())
+	c.click(`#ph-title ~ .photo-grid figure.photo button.thumb-btn`)
+	c.waitJS(`!!document.querySelector('dialog.preview[open]')`)
+	if n := eval[int](c, `document.querySelectorAll('dialog.preview button.withdraw-open').length`); n != 0 {
+		t.Errorf("a clerk is offered %d withdraw buttons", n)
+	}
+	c.click(`dialog.preview .form-buttons button:last-child`)
+	c.click(`#logout`)
+
+	c.login("supervisor")
+	c.goTo("#/cases/" + id.String())
+	c.waitJS(`document.querySelectorAll('#ph-title ~ .photo-grid figure.photo').length === 1`)
+	c.click(`#ph-title ~ .photo-grid figure.photo button.thumb-btn`)
+	c.do(chromedp.WaitVisible(chromedp.CSS(`dialog.preview button.withdraw-open`)))
+	c.click(`dialog.preview button.withdraw-open`)
+	c.do(chromedp.WaitVisible(chromedp.CSS(`dialog.preview form.withdraw-form textarea`)),
+		chromedp.SendKeys(chromedp.CSS(`dialog.preview form.withdraw-form textarea`), reason))
+	c.shot("withdraw-form")
+	c.click(`dialog.preview form.withdraw-form button[type="submit"]`)
+	c.waitJS(`document.querySelectorAll('#withdrawn-photos figure.photo.withdrawn').length === 1 &&
+		document.querySelectorAll('#ph-title ~ .photo-grid figure.photo').length === 0`)
+	c.shot("withdrawn")
+	if got := eval[string](c, `document.querySelector('#withdrawn-photos .withdrawn-reason').textContent`); !strings.Contains(got, reason) {
+		t.Errorf("withdrawn photo shows %q, want the reason %q", got, reason)
+	}
+	if n := eval[int](c, `document.querySelectorAll('li.tl[data-kind="photo_withdrawn"]').length`); n != 1 {
+		t.Errorf("%d photo_withdrawn timeline entries, want 1", n)
+	}
+	d := c.caseDetail(id)
+	last := d.History[len(d.History)-1]
+	if last.Kind != "photo_withdrawn" || last.Comment != reason {
+		t.Errorf("last history entry %+v", last)
+	}
+}
+
 func TestConsoleExportGeoJSON(t *testing.T) {
 	c := newConsole(t)
 	ids := map[string]bool{}

@@ -731,6 +731,30 @@ func TestProtocolDoc(t *testing.T) {
 	res = e.Do("clerk", post, "/api/v1/conflicts/"+conflictID.String()+"/resolve", resolve, nil).Must(t, http.StatusOK)
 	r.json("resolve-response", res.Body)
 
+	// A supervisor withdraws a photo (console endpoint): the record stays,
+	// marked, and the tablet pulls it so with the case.
+	withdraw := map[string]string{"reason": "近景照片拍到路人面部，按规定撤回"}
+	r.value("withdraw-request", withdraw)
+	e.Do("supervisor", post, "/api/v1/cases/"+caseID.String()+"/photos/"+nearID.String()+"/withdraw", withdraw, nil).
+		Must(t, http.StatusOK)
+	res = e.DoToken(tok, get, "/api/v1/sync/pull?limit=100&cursor="+pulled.Cursor, nil, nil).Must(t, http.StatusOK)
+	withdrawn := -1
+	for i, p := range decode[struct {
+		Photos []struct {
+			ID           uuid.UUID `json:"id"`
+			Deleted      bool      `json:"deleted"`
+			DeleteReason string    `json:"delete_reason"`
+		} `json:"photos"`
+	}](t, res.Body).Photos {
+		if p.ID == nearID && p.Deleted && p.DeleteReason == withdraw["reason"] {
+			withdrawn = i
+		}
+	}
+	if withdrawn < 0 {
+		t.Fatalf("the pull after a withdrawal does not carry the withdrawn photo: %s", res.Body)
+	}
+	r.member("pull-withdrawn-photo", res.Body, "photos", withdrawn)
+
 	// A second report reuses bytes the server already holds (the far shot
 	// serves as reference photo of a related case): proof of possession
 	// instead of an upload.

@@ -7,7 +7,7 @@ import { t } from './i18n.js';
 import { h, mount, field, select, fmtTime, shortID } from './util.js';
 import { ref, deviceName } from './ref.js';
 
-const ACTIONS = ['case.view', 'case.create', 'case.edit', 'case.transition', 'case.comment', 'conflict.resolve', 'export'];
+const ACTIONS = ['case.view', 'case.create', 'case.edit', 'case.transition', 'case.comment', 'conflict.resolve', 'photo.withdraw', 'export'];
 
 function detailText(d) {
   if (!d || typeof d !== 'object') return '';

@@ -76,7 +76,7 @@ export async function renderDetail(main, caseID, nav) {
       : null,
     infoPanel(c),
     timelinePanel(d.history, c, reload));
-  const right = h('div', { class: 'detail-right' }, comparePanel(d.photos), photosPanel(d.photos));
+  const right = h('div', { class: 'detail-right' }, comparePanel(d.photos), photosPanel(c, d.photos, reload));
   mount(main, h('article', { class: 'detail', 'aria-labelledby': 'case-title', dataset: { id: c.id, state: c.state, version: c.version } },
     head, h('div', { class: 'detail-cols' }, left, right)));
   document.title = `${shortID(c.id)} ${stateLabel(c.state)} — fieldsync`;
@@ -233,35 +233,73 @@ function verifiedBadge(p) {
     : h('span', { class: 'unverified', title: p.sha256 }, t('photo.unverified'));
 }
 
-function preview(p) {
+// mayWithdraw mirrors the server's rule (supervisors and admins withdraw
+// evidence); the server enforces it.
+function mayWithdraw() {
+  return ['supervisor', 'admin'].includes(ref.me?.user?.role);
+}
+
+/** withdrawForm asks for the reason and withdraws photo p of case c. */
+function withdrawForm(c, p, done) {
+  const reason = h('textarea', { name: 'withdraw_reason', rows: 2, required: true, maxlength: 500 });
+  const err = h('div', { class: 'form-error', role: 'alert' });
+  const form = h('form', { class: 'withdraw-form', 'aria-label': t('photo.withdraw'), hidden: true },
+    field(t('photo.withdraw_reason'), reason), err,
+    h('div', { class: 'form-buttons' }, h('button', { type: 'submit', class: 'danger' }, t('photo.withdraw_confirm'))));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (!reason.value.trim()) return;
+    try {
+      await api('POST', `/cases/${c.id}/photos/${p.id}/withdraw`, { reason: reason.value.trim(), command_id: newID() });
+      toast(t('photo.withdrawn'));
+      await done();
+    } catch (e) { mount(err, e.message); }
+  });
+  return form;
+}
+
+function preview(p, c, reload) {
+  const withdraw = c && !p.deleted && mayWithdraw()
+    ? withdrawForm(c, p, async () => { dlg.close(); await reload(); })
+    : null;
   const dlg = h('dialog', { class: 'preview', 'aria-label': `${t('photo.preview')} ${typeLabel(p)}` },
     h('div', { class: 'preview-body' }, thumb(p, true)),
     h('p', {}, typeLabel(p), ' · ', fmtTime(photoTime(p), true), ' · ', verifiedBadge(p)),
     h('p', { class: 'mono small' }, `${t('photo.sha')} ${p.sha256}`),
+    p.deleted ? h('p', { class: 'withdrawn-reason' }, `${t('photo.withdrawn')}: ${p.delete_reason}`) : null,
+    withdraw,
     h('div', { class: 'form-buttons' },
       h('a', { class: 'button', href: `/api/v1/photos/${p.id}/original`, target: '_blank', rel: 'noopener' }, t('photo.original')),
+      withdraw ? h('button', { type: 'button', class: 'withdraw-open', onclick: (ev) => { withdraw.hidden = false; ev.target.remove(); withdraw.querySelector('textarea').focus(); } }, t('photo.withdraw')) : null,
       h('button', { type: 'button', onclick: () => dlg.close() }, t('photo.close'))));
   dlg.addEventListener('close', () => dlg.remove());
   document.body.append(dlg);
   dlg.showModal();
 }
 
-function photoCard(p) {
+function photoCard(p, c, reload) {
   const pt = photoPoint(p);
-  return h('figure', { class: 'photo', dataset: { id: p.id, type: p.type } },
-    h('button', { type: 'button', class: 'thumb-btn', onclick: () => preview(p), 'aria-label': `${t('photo.preview')}: ${typeLabel(p)}` }, thumb(p)),
+  return h('figure', { class: p.deleted ? 'photo withdrawn' : 'photo', dataset: { id: p.id, type: p.type } },
+    h('button', { type: 'button', class: 'thumb-btn', onclick: () => preview(p, c, reload), 'aria-label': `${t('photo.preview')}: ${typeLabel(p)}` }, thumb(p)),
     h('figcaption', {},
       h('div', {}, h('strong', {}, typeLabel(p)), ' ', verifiedBadge(p)),
       h('div', { class: 'small' }, `${t('photo.captured')} ${fmtTime(photoTime(p), true)}`),
       pt ? h('div', { class: 'small muted' }, `${t('photo.gps')} ${pt.lat.toFixed(5)}, ${pt.lon.toFixed(5)}`) : null,
       h('div', { class: 'small mono', title: p.sha256 }, `${t('photo.sha')} ${p.sha256.slice(0, 12)}…`),
+      p.deleted ? h('div', { class: 'withdrawn-reason' }, `${t('photo.withdrawn')}: ${p.delete_reason}`) : null,
       h('div', {}, flagList(p))));
 }
 
-function photosPanel(photos) {
+/** photosPanel lists the case's evidence; withdrawn photos stay listed apart, with their reason. */
+function photosPanel(c, photos, reload) {
   const live = photos.filter((p) => !p.deleted);
+  const gone = photos.filter((p) => p.deleted);
   return h('section', { class: 'panel', 'aria-labelledby': 'ph-title' }, h('h2', { id: 'ph-title' }, t('detail.photos'), ` (${live.length})`),
-    h('div', { class: 'photo-grid' }, live.map(photoCard)));
+    h('div', { class: 'photo-grid' }, live.map((p) => photoCard(p, c, reload))),
+    gone.length ? h('details', { class: 'withdrawn-photos', id: 'withdrawn-photos' },
+      h('summary', {}, `${t('photo.withdrawn_list')} (${gone.length})`),
+      h('p', { class: 'small muted' }, t('photo.withdrawn_note')),
+      h('div', { class: 'photo-grid' }, gone.map((p) => photoCard(p, c, reload)))) : null);
 }
 
 /** comparePanel shows before, after and check side by side, with capture times and distances. */
@@ -307,6 +345,7 @@ function histTitle(e) {
     case 'photo': return t('hist.photo');
     case 'conflict': return t('hist.conflict');
     case 'conflict_resolved': return t('hist.resolve');
+    case 'photo_withdrawn': return t('hist.photo_withdrawn');
     case 'flag': return e.action ? t(`action.${e.action}`) : e.kind;
     default: return e.kind;
   }
