@@ -283,7 +283,10 @@ func (d *DB) MaxChangeSeq(ctx context.Context) (int64, error) {
 // chunkSize bounds the ids of one IN list.
 const chunkSize = 500
 
-// chunks splits ids into IN lists of at most chunkSize.
+// chunks splits ids into IN lists of at most chunkSize, each padded with
+// copies of its last id to a rowBuckets length, so that a query's IN lists
+// come in a few lengths and their statements stay prepared. A repeated value
+// in an IN list matches nothing more.
 func chunks[T any](ids []T) [][]T {
 	var out [][]T
 	for len(ids) > chunkSize {
@@ -291,7 +294,27 @@ func chunks[T any](ids []T) [][]T {
 		ids = ids[chunkSize:]
 	}
 	if len(ids) > 0 {
-		out = append(out, ids)
+		out = append(out, padded(ids))
 	}
 	return out
+}
+
+// padded returns ids lengthened to the smallest rowBuckets length that holds
+// them by repeating the last one (ids itself when it has such a length).
+func padded[T any](ids []T) []T {
+	n := len(ids)
+	for i := len(rowBuckets) - 1; i >= 0; i-- {
+		if b := rowBuckets[i]; b >= n {
+			if b == n {
+				return ids
+			}
+			out := make([]T, b)
+			copy(out, ids)
+			for j := n; j < b; j++ {
+				out[j] = ids[n-1]
+			}
+			return out
+		}
+	}
+	return ids
 }

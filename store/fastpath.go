@@ -240,12 +240,31 @@ func queryCases(ctx context.Context, g *gorm.DB, query string, args ...any) ([]c
 	return out, dbErr(rows.Err())
 }
 
-// batches calls fn with consecutive parts of n items, each at most batchSize.
+// rowBuckets are the row counts of the multi-row statements the store
+// prepares, largest first (100 is the reference client's push). Every row
+// count made a statement of its own, and a prepare costs more than a
+// hundred rows' binds save: tablets back from different stretches offline
+// push batches of every size, which churned the writer's statement cache.
+var rowBuckets = []int{500, 256, 128, 100, 64, 32, 16, 8, 4, 2, 1}
+
+// batches calls fn with consecutive parts of n items: each part is a
+// rowBuckets size, but for a last part of fewer than minShapedRows, which
+// goes whole (rowsSQL binds such small parts whole, one text per size).
 func batches(n int, fn func(lo, hi int) error) error {
-	for lo := 0; lo < n; lo += batchSize {
-		if err := fn(lo, min(n, lo+batchSize)); err != nil {
+	for lo := 0; lo < n; {
+		size := n - lo
+		if size >= minShapedRows {
+			for _, b := range rowBuckets {
+				if b <= size {
+					size = b
+					break
+				}
+			}
+		}
+		if err := fn(lo, lo+size); err != nil {
 			return err
 		}
+		lo += size
 	}
 	return nil
 }

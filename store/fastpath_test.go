@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -230,5 +231,61 @@ func TestRowsSQLBindsSmallBatchesWhole(t *testing.T) {
 	q, bound = rowsSQL("test_small", 5, args, false, build)
 	if !strings.Contains(q, "NULL") || len(bound) >= len(args) {
 		t.Errorf("%d rows: %s with %d args, want the shaped form", minShapedRows, q, len(bound))
+	}
+}
+
+// TestBatchesAndChunksComeInFewSizes: whatever the number of rows or ids, the
+// statements a store call makes have one of a few row counts, so they stay
+// prepared; the parts cover every item once, in order, and padding only
+// repeats an IN list's last id.
+func TestBatchesAndChunksComeInFewSizes(t *testing.T) {
+	insertSizes, inSizes := map[int]bool{}, map[int]bool{}
+	for n := 1; n <= 1200; n++ {
+		next := 0
+		if err := batches(n, func(lo, hi int) error {
+			if lo != next || hi <= lo || hi > n {
+				t.Fatalf("n=%d: part [%d, %d) after %d", n, lo, hi, next)
+			}
+			if hi-lo >= minShapedRows && !slices.Contains(rowBuckets, hi-lo) {
+				t.Fatalf("n=%d: a part of %d rows", n, hi-lo)
+			}
+			insertSizes[hi-lo] = true
+			next = hi
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if next != n {
+			t.Fatalf("n=%d: parts end at %d", n, next)
+		}
+		ids := make([]int, n)
+		for i := range ids {
+			ids[i] = i
+		}
+		var got []int
+		for _, part := range chunks(ids) {
+			if !slices.Contains(rowBuckets, len(part)) {
+				t.Fatalf("n=%d: an IN list of %d", n, len(part))
+			}
+			inSizes[len(part)] = true
+			for i, id := range part {
+				if len(got) == 0 || id != got[len(got)-1] || i == 0 {
+					got = append(got, id)
+				}
+			}
+		}
+		if !slices.Equal(got, ids) {
+			t.Fatalf("n=%d: chunks hold %v", n, got)
+		}
+	}
+	// The rowBuckets sizes of minShapedRows rows or more, and every size below.
+	shaped := 0
+	for _, b := range rowBuckets {
+		if b >= minShapedRows {
+			shaped++
+		}
+	}
+	if len(insertSizes) != shaped+minShapedRows-1 || len(inSizes) != len(rowBuckets) {
+		t.Errorf("%d insert sizes, %d IN-list sizes", len(insertSizes), len(inSizes))
 	}
 }

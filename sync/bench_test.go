@@ -58,6 +58,36 @@ func BenchmarkPushBatch100(b *testing.B) {
 	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(100*b.N), "cpu-µs/command")
 }
 
+// BenchmarkPushVariedBatches pushes the same reports in batches of every size
+// from 1 to 100 in turn, as tablets coming back from different stretches
+// offline do: each size must not cost a statement of its own.
+func BenchmarkPushVariedBatches(b *testing.B) {
+	e := testenv.Start(b, testenv.Options{})
+	tok := e.Users["inspector1"].Token
+	var seq int64 = 1000
+	bodies := make([][]byte, b.N)
+	n := 0
+	for i := range bodies {
+		size := i%100 + 1
+		bodies[i] = benchBody(&seq, size)
+		n += size
+	}
+	b.ResetTimer()
+	cpu0 := processCPU()
+	for i := 0; i < b.N; i++ {
+		req, _ := http.NewRequest(http.MethodPost, e.URL+"/api/v1/sync/push", bytes.NewReader(bodies[i]))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != 200 {
+			b.Fatal(err, res.StatusCode)
+		}
+		res.Body.Close()
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "commands/s")
+	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(n), "cpu-µs/command")
+}
+
 // processCPU returns the user and system CPU time this process has used.
 func processCPU() time.Duration {
 	var ru syscall.Rusage
