@@ -178,6 +178,7 @@ func (a *API) routes() {
 	api.POST("/cases/:id/transitions", a.transition)
 	api.POST("/cases/:id/comments", a.addComment)
 	api.POST("/cases/:id/photos/:photo_id/withdraw", a.withdrawPhoto)
+	api.GET("/cases/:id/duplicates", a.duplicates)
 
 	api.GET("/conflicts", a.listConflicts)
 	api.POST("/conflicts/:id/resolve", a.resolveConflict)

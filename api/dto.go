@@ -280,6 +280,7 @@ type ParamsDTO struct {
 	Result      string      `json:"result,omitempty"`
 	Category    string      `json:"category,omitempty"`
 	Photos      []uuid.UUID `json:"photos,omitempty"`
+	DuplicateOf *uuid.UUID  `json:"duplicate_of,omitempty"`
 }
 
 func (p ParamsDTO) model() models.ActionParams {
@@ -287,6 +288,9 @@ func (p ParamsDTO) model() models.ActionParams {
 		Disposition: p.Disposition, Result: models.VerifyResult(p.Result), Category: p.Category, Photos: p.Photos}
 	if p.AssigneeID != nil {
 		m.AssigneeID = *p.AssigneeID
+	}
+	if p.DuplicateOf != nil {
+		m.DuplicateOf = *p.DuplicateOf
 	}
 	return m
 }

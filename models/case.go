@@ -186,6 +186,7 @@ const (
 	HistoryConflict   HistoryKind = "conflict"
 	HistoryResolved   HistoryKind = "conflict_resolved"
 	HistoryFlag       HistoryKind = "flag"
+	HistoryDuplicate  HistoryKind = "duplicate_merged" // on the case a voided duplicate was merged into
 )
 
 // FieldChange is one field's old and new value in an edit.

@@ -53,7 +53,11 @@ const (
 )
 
 // VoidReasons are the reasons a clerk may give for voiding a case.
-var VoidReasons = []string{"duplicate", "not_real", "out_of_scope", "incomplete"}
+var VoidReasons = []string{VoidDuplicate, "not_real", "out_of_scope", "incomplete"}
+
+// VoidDuplicate is the void reason of a case that repeats another; with
+// ActionParams.DuplicateOf it links the two (merge as void-duplicate).
+const VoidDuplicate = "duplicate"
 
 // Dispositions are the dispositions a case may close with.
 var Dispositions = []string{
@@ -118,6 +122,7 @@ type ActionParams struct {
 	Result      VerifyResult
 	Category    string // register may fix the category
 	Photos      []uuid.UUID
+	DuplicateOf uuid.UUID // void with reason duplicate: the case this one repeats
 }
 
 // Transition is the pure state machine's input: the case as it is now, who acts,
@@ -301,6 +306,15 @@ func guard(t Transition, c *Case) error {
 	case ActionVoid:
 		if !slices.Contains(VoidReasons, p.Reason) {
 			return guardErr("void needs a reason: one of %s", strings.Join(VoidReasons, ", "))
+		}
+		if p.DuplicateOf != uuid.Nil {
+			if p.Reason != VoidDuplicate {
+				return guardErr("duplicate_of goes with the reason %s", VoidDuplicate)
+			}
+			if p.DuplicateOf == c.ID {
+				return guardErr("a case cannot duplicate itself")
+			}
+			c.LinkedCase = p.DuplicateOf
 		}
 	case ActionVoidRegistered:
 		if strings.TrimSpace(p.Reason) == "" {

@@ -152,6 +152,7 @@ var (
 	assigneeID = uuid.MustParse("01900000-0000-7000-8000-0000000000c3")
 	caseID     = uuid.MustParse("01900000-0000-7000-8000-0000000000d4")
 	photoID    = uuid.MustParse("01900000-0000-7000-8000-0000000000e5")
+	earlierID  = uuid.MustParse("01900000-0000-7000-8000-0000000000f6") // a case another repeats
 	caseGrid   = "37040210100101"
 )
 
@@ -478,6 +479,13 @@ func TestApplyGuards(t *testing.T) {
 		{"void without reason", ActionVoid, StateVerifying, RoleClerk, func(tr *Transition) { tr.Params.Reason = "" }, CodeGuardFailed, "", nil},
 		{"void not real", ActionVoid, StateNeedsInfo, RoleClerk, func(tr *Transition) { tr.Params.Reason = "not_real" }, "", StateVoided, nil},
 		{"void out of scope", ActionVoid, StateReported, RoleClerk, func(tr *Transition) { tr.Params.Reason = "out_of_scope" }, "", StateVoided, nil},
+		{"void as a duplicate links the case it repeats", ActionVoid, StateReported, RoleClerk,
+			func(tr *Transition) { tr.Params.Reason, tr.Params.DuplicateOf = VoidDuplicate, earlierID }, "", StateVoided,
+			func(c Case) string { return unless(c.LinkedCase == earlierID, "linked_case not set") }},
+		{"void as a duplicate of itself", ActionVoid, StateReported, RoleClerk,
+			func(tr *Transition) { tr.Params.Reason, tr.Params.DuplicateOf = VoidDuplicate, tr.Case.ID }, CodeGuardFailed, "", nil},
+		{"duplicate_of with another reason", ActionVoid, StateReported, RoleClerk,
+			func(tr *Transition) { tr.Params.Reason, tr.Params.DuplicateOf = "not_real", earlierID }, CodeGuardFailed, "", nil},
 		{"void incomplete", ActionVoid, StateReported, RoleClerk, func(tr *Transition) { tr.Params.Reason = "incomplete" }, "", StateVoided, nil},
 		{"void_registered without reason", ActionVoidRegistered, StateDispatched, RoleSupervisor, func(tr *Transition) { tr.Params.Reason = " " }, CodeGuardFailed, "", nil},
 

@@ -1021,6 +1021,12 @@ func (b *batch) action(cmd models.Command) (models.Outcome, error) {
 	if cmd.Params.UnitID != "" && !b.unitOK(cmd.Params.UnitID) {
 		return models.Outcome{}, models.Errorf(models.CodeInvalidInput, "unknown unit %q", cmd.Params.UnitID).WithField("params.unit_id")
 	}
+	var original *models.Case
+	if id := cmd.Params.DuplicateOf; id != uuid.Nil && id != c.ID {
+		if original, err = b.caseToLink(id); err != nil {
+			return models.Outcome{}, err
+		}
+	}
 	next, err := models.Apply(models.Transition{Case: c, Actor: b.actor, Action: cmd.Action, Params: cmd.Params,
 		Evidence: ev, Now: b.now, DefaultDeadline: b.deadline})
 	if err != nil {
@@ -1040,8 +1046,44 @@ func (b *batch) action(cmd models.Command) (models.Outcome, error) {
 	if cmd.Params.Result != "" {
 		h.Note = "result: " + string(cmd.Params.Result)
 	}
+	if original != nil {
+		h.Note = "duplicate of " + original.ID.String()
+	}
 	b.history = append(b.history, h)
+	if original != nil {
+		// The case it repeats says so too, and its new version carries the
+		// note to the devices that hold it.
+		b.touch(original)
+		o := b.entry(original, models.HistoryDuplicate, cmd)
+		o.Note = "duplicate merged: " + c.ID.String()
+		b.history = append(b.history, o)
+	}
 	return models.Outcome{Status: models.OutcomeApplied, CaseID: c.ID, Version: c.Version}, nil
+}
+
+// caseToLink returns the case a duplicate is merged into, loading it into the
+// batch: one the actor may see, neither deleted nor itself voided.
+func (b *batch) caseToLink(id uuid.UUID) (*models.Case, error) {
+	if _, ok := b.cases[id]; !ok {
+		found, err := b.tx.CasesByID(b.ctx, []uuid.UUID{id})
+		if err != nil {
+			return nil, err
+		}
+		for fid, c := range found {
+			committed, working := c, c
+			b.prev[fid], b.cases[fid] = &committed, &working
+		}
+	}
+	o := b.visible(id)
+	if o == nil {
+		return nil, models.Errorf(models.CodeNotFound, "case %s, of which this would be a duplicate, not found", id).
+			WithField("params.duplicate_of")
+	}
+	if o.State == models.StateVoided {
+		return nil, models.Errorf(models.CodeGuardFailed, "case %s is voided itself: link the duplicate to the case that stands", id).
+			WithField("params.duplicate_of")
+	}
+	return o, nil
 }
 
 func (b *batch) unitOK(id string) bool {

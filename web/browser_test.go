@@ -28,6 +28,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/fieldsync/fieldsync/api"
 	"github.com/fieldsync/fieldsync/internal/testenv"
+	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/web"
 	"github.com/google/uuid"
 )
@@ -579,6 +580,36 @@ func TestConsoleWithdrawPhoto(t *testing.T) {
 	last := d.History[len(d.History)-1]
 	if last.Kind != "photo_withdrawn" || last.Comment != reason {
 		t.Errorf("last history entry %+v", last)
+	}
+}
+
+// TestConsoleMergeDuplicate: the detail of a report lists the report of the
+// same category 30 m away as a possible duplicate; the clerk voids this one
+// as its duplicate, and the case is voided with a link to the one that stands.
+func TestConsoleMergeDuplicate(t *testing.T) {
+	c := newConsole(t)
+	e := c.env
+	first := e.Report("inspector1", testenv.InGrid1, "E0504")
+	again := e.Report("gw1", models.Location{Lat: testenv.InGrid1.Lat + 0.00027, Lon: testenv.InGrid1.Lon, Accuracy: 5}, "E0504")
+	c.login("clerk1")
+	c.goTo("#/cases/" + again.String())
+	c.waitJS(fmt.Sprintf(`!!document.querySelector('#duplicates li.dup[data-id="%s"] button.dup-merge')`, first))
+	c.shot("duplicates")
+	c.click(`#duplicates li.dup button.dup-merge`)
+	c.waitJS(`document.querySelector('article.detail')?.dataset.state === 'voided'`)
+	c.shot("merged")
+	var d struct {
+		Case struct {
+			State      string     `json:"state"`
+			LinkedCase *uuid.UUID `json:"linked_case"`
+		} `json:"case"`
+	}
+	e.Do("clerk", http.MethodGet, "/api/v1/cases/"+again.String(), nil, &d).Must(t, http.StatusOK)
+	if d.Case.State != "voided" || d.Case.LinkedCase == nil || *d.Case.LinkedCase != first {
+		t.Errorf("after the merge: %+v", d.Case)
+	}
+	if got := c.caseDetail(first).History; got[len(got)-1].Kind != "duplicate_merged" {
+		t.Errorf("the case that stands ends its history with %+v", got[len(got)-1])
 	}
 }
 

@@ -70,6 +70,7 @@ export async function renderDetail(main, caseID, nav) {
       h('span', { class: 'muted' }, ` ${t('detail.version')} ${c.version}`)));
   const left = h('div', { class: 'detail-left' },
     actionsPanel(c, d.actions, reload),
+    duplicatesPanel(c, d.actions, reload),
     d.conflicts.filter((x) => x.status === 'open').length
       ? h('section', { class: 'panel', 'aria-labelledby': 'cf-title' }, h('h2', { id: 'cf-title' }, t('detail.conflicts')),
         d.conflicts.filter((x) => x.status === 'open').map((cf) => conflictCard(cf, reload)))
@@ -125,6 +126,46 @@ function actionsPanel(c, actions, reload) {
   }, t(`action.${a}`)));
   return h('section', { class: 'panel actions', 'aria-labelledby': 'act-title' }, h('h2', { id: 'act-title' }, t('detail.actions')),
     buttons.length ? h('div', { class: 'action-buttons' }, buttons) : h('p', { class: 'muted' }, t('detail.no_actions')), formBox);
+}
+
+// OFFICE are the roles that see duplicate suggestions (the server's rule).
+const OFFICE = ['clerk', 'supervisor', 'admin'];
+
+/**
+ * duplicatesPanel suggests reports of the same category near this one in
+ * place and time; when this case may be voided, each can take it as its
+ * duplicate (void, reason duplicate, linked to the one that stands).
+ */
+function duplicatesPanel(c, actions, reload) {
+  if (!OFFICE.includes(ref.me?.user?.role) || ['voided', 'closed'].includes(c.state)) return null;
+  const list = h('div', { class: 'dup-list' }, h('p', { class: 'muted' }, t('loading')));
+  const err = h('div', { class: 'form-error', role: 'alert' });
+  const panel = h('section', { class: 'panel duplicates', id: 'duplicates', 'aria-labelledby': 'dup-title' },
+    h('h2', { id: 'dup-title' }, t('dup.title')), list, err);
+  get(`/cases/${c.id}/duplicates`).then((res) => {
+    if (!res.items.length) {
+      mount(list, h('p', { class: 'muted' }, t('dup.none', { m: res.radius_m, h: res.hours })));
+      return;
+    }
+    mount(list, h('p', { class: 'small muted' }, t('dup.hint', { m: res.radius_m, h: res.hours })),
+      h('ul', {}, res.items.map((it) => h('li', { class: 'dup', dataset: { id: it.case.id } },
+        h('a', { href: `#/cases/${it.case.id}` }, h('code', {}, shortID(it.case.id))), ' ',
+        stateBadge(it.case.state), ' ',
+        h('span', {}, it.case.location.address || ''), ' ',
+        h('span', { class: 'muted small' }, t('dup.apart', { m: Math.round(it.distance_m), h: it.hours_apart })),
+        actions.includes('void') ? h('button', {
+          type: 'button', class: 'dup-merge',
+          onclick: async () => {
+            try {
+              await api('POST', `/cases/${c.id}/transitions`, { action: 'void', base_version: c.version, command_id: newID(),
+                params: { reason: 'duplicate', duplicate_of: it.case.id } });
+              toast(t('dup.merged'));
+              await reload();
+            } catch (e) { mount(err, e.message); }
+          },
+        }, t('dup.merge')) : null))));
+  }).catch((e) => mount(list, h('p', { class: 'form-error' }, e.message)));
+  return panel;
 }
 
 function templatePicker(kind, target) {
@@ -346,6 +387,7 @@ function histTitle(e) {
     case 'conflict': return t('hist.conflict');
     case 'conflict_resolved': return t('hist.resolve');
     case 'photo_withdrawn': return t('hist.photo_withdrawn');
+    case 'duplicate_merged': return t('hist.duplicate_merged');
     case 'flag': return e.action ? t(`action.${e.action}`) : e.kind;
     default: return e.kind;
   }
