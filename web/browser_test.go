@@ -613,6 +613,62 @@ func TestConsoleMergeDuplicate(t *testing.T) {
 	}
 }
 
+// TestConsoleBulkRegisterAndDispatch: a clerk selects every case of the
+// list, registers them in one go (the one that cannot be registered is
+// reported with its reason, the others are registered), then dispatches the
+// registered ones to a unit.
+func TestConsoleBulkRegisterAndDispatch(t *testing.T) {
+	c := newConsole(t)
+	e := c.env
+	var ok []uuid.UUID
+	for i := 0; i < 3; i++ {
+		ok = append(ok, e.Report("inspector1", testenv.InGrid1, "E0504"))
+	}
+	stuck := e.Report("gw1", testenv.InGrid1, "E0504")
+	e.Act("clerk", stuck, "ask_more", map[string]any{"comment": "请补充近景照片"})
+
+	c.login("clerk1")
+	c.goTo("#/cases")
+	c.waitJS(`document.querySelectorAll('table.cases tbody input.pick').length === 4`)
+	c.click(`#select-all`)
+	c.waitJS(`!document.querySelector('#bulk-bar').hidden`)
+	if got := eval[string](c, `document.querySelector('#bulk-bar .bulk-count').textContent`); !strings.Contains(got, "4") {
+		t.Errorf("bulk bar says %q, want 4 selected", got)
+	}
+	c.shot("bulk-selected")
+	c.click(`#bulk-bar button[type="submit"]`)
+	c.waitJS(`!!document.querySelector('#bulk-bar .bulk-report p')`)
+	c.shot("bulk-registered")
+	if n := eval[int](c, fmt.Sprintf(`document.querySelectorAll('#bulk-bar .bulk-failed li[data-id="%s"]').length`, stuck)); n != 1 {
+		t.Errorf("the case that cannot be registered is reported %d times", n)
+	}
+	for _, id := range ok {
+		if st := c.caseDetail(id).Case.State; st != "registered" {
+			t.Errorf("case %s is %s after the bulk register", id, st)
+		}
+	}
+	if st := c.caseDetail(stuck).Case.State; st != "needs_info" {
+		t.Errorf("the case waiting for more information is %s", st)
+	}
+	// The queue counts follow.
+	c.waitJS(`document.querySelector('a.queue[data-state="registered"] .q-count')?.dataset.count === '3' &&
+		document.querySelectorAll('nav.queues ul').length === 1`)
+
+	// Dispatch the registered ones.
+	c.goTo("#/cases?state=registered")
+	c.waitJS(`document.querySelectorAll('table.cases tbody input.pick').length === 3`)
+	c.click(`#select-all`)
+	c.setSelect(`#bulk-bar select[name="bulk_action"]`, "dispatch")
+	c.setSelect(`#bulk-bar select[name="bulk_unit"]`, testenv.Unit1)
+	c.click(`#bulk-bar button[type="submit"]`)
+	c.waitJS(`!!document.querySelector('#bulk-bar .bulk-report p')`)
+	for _, id := range ok {
+		if d := c.caseDetail(id); d.Case.State != "dispatched" || d.Case.UnitID != testenv.Unit1 {
+			t.Errorf("case %s after the bulk dispatch: %s to %q", id, d.Case.State, d.Case.UnitID)
+		}
+	}
+}
+
 func TestConsoleExportGeoJSON(t *testing.T) {
 	c := newConsole(t)
 	ids := map[string]bool{}

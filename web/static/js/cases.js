@@ -2,9 +2,9 @@
 // (#/cases?state=reported&overdue=true), so a link, a reload and the
 // statistics drill-down all land on the same list; the map and the exports
 // use the same filter.
-import { get, query } from './api.js';
+import { api, get, newID, query } from './api.js';
 import { t, stateLabel, OPEN_STATES, STATES } from './i18n.js';
-import { h, mount, field, select, fmtTime, deadlineInfo, shortID } from './util.js';
+import { h, mount, field, select, fmtTime, deadlineInfo, shortID, toast } from './util.js';
 import { ref, catName, orgName, towns, villages, fieldUsers, segName } from './ref.js';
 
 /** FILTER_KEYS are the filter fields the URL carries. */
@@ -95,7 +95,7 @@ export async function renderCases(main, params, nav) {
   const list = h('section', { class: 'list', 'aria-labelledby': 'list-title' });
   mount(main, h('div', { class: 'cases-layout' }, queueNav, h('div', { class: 'cases-main' }, filterForm(f, nav), list)));
   renderQueues(queueNav, base, f.state || '');
-  await renderList(list, f, nav);
+  await renderList(list, f, nav, () => renderQueues(queueNav, base, f.state || ''));
 }
 
 function queueLink(label, state, base, current, count) {
@@ -116,6 +116,7 @@ function renderQueues(el, base, current) {
     counts.set(s, count);
     ul.append(queueLink(label, s, base, current, count));
   }
+  el.querySelector('ul')?.remove(); // drawn again after a bulk action
   el.append(ul);
   // One bounded request per queue: the count shows 500+ beyond the first page.
   const p = apiParams(base);
@@ -191,24 +192,43 @@ export function exportLinks(f) {
     h('a', { class: 'button', href: `/api/v1/exports/cases.kml${q}`, download: 'cases.kml', id: 'export-kml' }, t('export.kml')));
 }
 
-async function renderList(el, f, nav) {
+// BULK are the actions a clerk may take on many cases of a list at once;
+// each case still goes through its own command, with the version listed.
+const BULK = ['register', 'dispatch'];
+
+async function renderList(el, f, nav, queuesChanged) {
   const title = h('h2', { id: 'list-title' }, f.ids ? t('list.drill') : f.state ? (f.state.includes(',') ? t('queue.all_open') : stateLabel(f.state)) : t('queue.all'));
   const status = h('p', { class: 'muted', role: 'status' }, t('loading'));
   const tbody = h('tbody', {});
+  const bulk = ['clerk', 'supervisor'].includes(ref.me?.user?.role);
+  const selected = new Set();
+  const all = bulk ? h('input', { type: 'checkbox', id: 'select-all', 'aria-label': t('bulk.select_all') }) : null;
   const table = h('table', { class: 'cases' },
-    h('thead', {}, h('tr', {}, ['col.case', 'col.category', 'col.state', 'col.address', 'col.created', 'col.deadline', 'col.flags']
-      .map((k) => h('th', { scope: 'col' }, t(k))))), tbody);
+    h('thead', {}, h('tr', {}, bulk ? h('th', { scope: 'col' }, all) : null,
+      ['col.case', 'col.category', 'col.state', 'col.address', 'col.created', 'col.deadline', 'col.flags']
+        .map((k) => h('th', { scope: 'col' }, t(k))))), tbody);
   const more = h('button', { type: 'button', hidden: true }, t('list.more'));
-  mount(el, h('div', { class: 'list-head' }, title, status), table, more);
+  const bar = bulk ? bulkBar(selected, () => rows, async () => { selected.clear(); rows = []; cursor = ''; await page(); queuesChanged(); }) : null;
+  mount(el, h('div', { class: 'list-head' }, title, status), bar ? bar.el : null, table, more);
   let rows = [];
   let cursor = '';
   const params = apiParams(f);
   const draw = () => {
     const sorted = localFilter(f, rows).slice().sort(sorters[f.sort] || sorters.newest);
-    mount(tbody, sorted.length ? sorted.map((c) => caseRow(c, nav)) : h('tr', {}, h('td', { colspan: 7, class: 'empty' }, t('list.empty'))));
+    const cols = bulk ? 8 : 7;
+    mount(tbody, sorted.length ? sorted.map((c) => caseRow(c, nav, bulk ? selected : null, () => bar.update()))
+      : h('tr', {}, h('td', { colspan: cols, class: 'empty' }, t('list.empty'))));
     mount(status, t('list.loaded', { n: sorted.length }));
     more.hidden = !cursor;
+    if (all) all.checked = sorted.length > 0 && sorted.every((c) => selected.has(c.id));
+    if (bar) bar.update();
   };
+  if (all) {
+    all.addEventListener('change', () => {
+      for (const c of rows) { if (all.checked) selected.add(c.id); else selected.delete(c.id); }
+      draw();
+    });
+  }
   const page = async () => {
     const res = await get('/cases', { ...params, limit: 100, cursor });
     rows = rows.concat(res.items);
@@ -219,11 +239,59 @@ async function renderList(el, f, nav) {
   try { await page(); } catch (e) { mount(status, `${t('error')}: ${e.message}`); }
 }
 
-function caseRow(c, nav) {
+/**
+ * bulkBar is the bar over a list that applies one action to every selected
+ * case, one command each, and reports which cases did not take it and why.
+ */
+function bulkBar(selected, rows, reload) {
+  const count = h('span', { class: 'bulk-count' });
+  const action = select('bulk_action', BULK.map((a) => [a, t(`action.${a}`)]), BULK[0]);
+  const unit = select('bulk_unit', [['', t('form.template_pick')], ...ref.units.map((u) => [u.id, u.name])], '');
+  const unitField = field(t('form.unit'), unit);
+  const run = h('button', { type: 'submit', class: 'primary' }, t('bulk.run'));
+  const report = h('div', { class: 'bulk-report', role: 'status' });
+  const form = h('form', { class: 'bulk-bar', id: 'bulk-bar', hidden: true, 'aria-label': t('bulk.title') },
+    count, field(t('bulk.action'), action), unitField, run, report);
+  const update = () => {
+    form.hidden = selected.size === 0 && !report.textContent;
+    mount(count, t('bulk.selected', { n: selected.size }));
+    unitField.hidden = action.value !== 'dispatch';
+    run.disabled = selected.size === 0;
+  };
+  action.addEventListener('change', update);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const act = action.value;
+    if (act === 'dispatch' && !unit.value) { mount(report, t('bulk.need_unit')); return; }
+    const cases = rows().filter((c) => selected.has(c.id));
+    run.disabled = true;
+    const failed = [];
+    for (const c of cases) {
+      const params = act === 'dispatch' ? { unit_id: unit.value } : {};
+      try {
+        await api('POST', `/cases/${c.id}/transitions`, { action: act, params, base_version: c.version, command_id: newID() });
+      } catch (e) { failed.push(h('li', { dataset: { id: c.id } }, h('code', {}, shortID(c.id)), ` ${e.message}`)); }
+    }
+    const ok = cases.length - failed.length;
+    toast(t('bulk.done', { ok, fail: failed.length }));
+    await reload();
+    mount(report, h('p', {}, t('bulk.done', { ok, fail: failed.length })), failed.length ? h('ul', { class: 'bulk-failed' }, failed) : null);
+    update();
+  });
+  update();
+  return { el: form, update };
+}
+
+function caseRow(c, nav, selected, changed) {
   const dl = deadlineInfo(c);
   const href = `#/cases/${c.id}`;
   const area = [orgName(c.town_code), orgName(c.village_code), c.road_segment_id ? segName(c.road_segment_id) : ''].filter(Boolean).join(' · ');
+  const pick = selected ? h('input', { type: 'checkbox', class: 'pick', checked: selected.has(c.id), 'aria-label': shortID(c.id) }) : null;
+  if (pick) {
+    pick.addEventListener('change', () => { if (pick.checked) selected.add(c.id); else selected.delete(c.id); changed(); });
+  }
   const tr = h('tr', { class: c.overdue ? 'row-over' : '', dataset: { id: c.id, state: c.state } },
+    pick ? h('td', {}, pick) : null,
     h('td', {}, h('a', { href, class: 'case-link' }, h('code', {}, shortID(c.id))), h('div', { class: 'desc' }, c.description)),
     h('td', {}, catName(c.category)),
     h('td', {}, stateBadge(c.state)),
