@@ -601,9 +601,15 @@ type peerFigures struct {
 }
 
 // runPeer runs the peer's script and reads its summary and replication lines.
+// The script runs in its own folder, so a relative path is made absolute
+// first: relative to that folder it would name nothing.
 func runPeer(ctx context.Context, o Options) (peerFigures, error) {
-	cmd := exec.CommandContext(ctx, "bash", o.Peer, strconv.Itoa(o.Runs))
-	cmd.Dir = filepath.Dir(o.Peer)
+	script, err := filepath.Abs(o.Peer)
+	if err != nil {
+		return peerFigures{}, err
+	}
+	cmd := exec.CommandContext(ctx, "bash", script, strconv.Itoa(o.Runs))
+	cmd.Dir = filepath.Dir(script)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -38,5 +39,30 @@ func TestRunSmall(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestRunPeerRelativePath: the peer's script is given relative to the
+// working directory, as the README's command does, and runs in its folder.
+func TestRunPeerRelativePath(t *testing.T) {
+	dir := t.TempDir()
+	peer := filepath.Join(dir, "peers", "fake")
+	if err := os.MkdirAll(peer, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := `test -f run.sh || exit 3
+echo 'SUMMARY {"push1":{"rps_median":6400,"server_cpu_ms_per_1k":150},"push8":{"rps_median":7000},"pull":{"rps_median":10800}}'
+echo '{"repl_s":4.5}'
+`
+	if err := os.WriteFile(filepath.Join(peer, "run.sh"), []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	f, err := runPeer(context.Background(), Options{Peer: "peers/fake/run.sh", Runs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.push1 != 6400 || f.push8 != 7000 || f.pull != 10800 || f.push1CPU != 150 || f.replicate != 4.5 {
+		t.Errorf("peer figures %+v", f)
 	}
 }
