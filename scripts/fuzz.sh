@@ -2,6 +2,11 @@
 # Runs every fuzz target of the module for a bounded time each.
 # Usage: scripts/fuzz.sh [FUZZTIME]   (default 10s)
 #
+# Minimizing an input is bounded (-fuzzminimizetime, 60 s by default): a new
+# interesting input of a slow target (FuzzInspectImage decodes images) took
+# the workers' whole run to minimize, so a 10 s run made a few dozen
+# executions and often ended inside the minimization.
+#
 # A crash always makes the fuzzer write the failing input ("Failing input
 # written to …"): that fails the run. The Go fuzzer can also end a run with a
 # bare "context deadline exceeded" when its time runs out while a worker is
@@ -14,7 +19,7 @@ for pkg in $(go list ./...); do
   for f in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz'); do
     for attempt in 1 2; do
       echo "fuzz $pkg $f"
-      out=$(go test -run '^$' -fuzz "^$f\$" -fuzztime "$fuzztime" "$pkg" 2>&1)
+      out=$(go test -run '^$' -fuzz "^$f\$" -fuzztime "$fuzztime" -fuzzminimizetime 2s "$pkg" 2>&1)
       rc=$?
       echo "$out" | tail -3
       if [ $rc -eq 0 ]; then break; fi
