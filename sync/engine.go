@@ -438,16 +438,8 @@ func (b *batch) load(cmds []models.Command) error {
 	}
 	if len(ids) > 0 {
 		slices.SortFunc(ids, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
-		ids = slices.Compact(ids)
-		found, err := b.tx.CasesByID(b.ctx, ids)
-		if err != nil {
+		if err := b.loadCases(slices.Compact(ids)); err != nil {
 			return err
-		}
-		for id, c := range found {
-			committed := c
-			working := c
-			b.prev[id] = &committed
-			b.cases[id] = &working
 		}
 	}
 	if len(photoIDs) > 0 {
@@ -461,6 +453,29 @@ func (b *batch) load(cmds []models.Command) error {
 		}
 	}
 	return nil
+}
+
+// loadCases reads the cases among ids that exist into the batch: the
+// committed copy (prev) and the working copy the commands change.
+func (b *batch) loadCases(ids []uuid.UUID) error {
+	found, err := b.tx.CasesByID(b.ctx, ids)
+	if err != nil {
+		return err
+	}
+	for id, c := range found {
+		committed, working := c, c
+		b.prev[id], b.cases[id] = &committed, &working
+	}
+	return nil
+}
+
+// stage makes rec the batch's record of its photo, written at the flush.
+func (b *batch) stage(rec models.PhotoRecord) {
+	b.photos[rec.ID] = &rec
+	if !b.isNew[rec.ID] {
+		b.isNew[rec.ID] = true
+		b.newPhotos = append(b.newPhotos, rec.ID)
+	}
 }
 
 // touch marks a case changed by the current command: its version goes up by one.
@@ -1065,13 +1080,8 @@ func (b *batch) action(cmd models.Command) (models.Outcome, error) {
 // batch: one the actor may see, neither deleted nor itself voided.
 func (b *batch) caseToLink(id uuid.UUID) (*models.Case, error) {
 	if _, ok := b.cases[id]; !ok {
-		found, err := b.tx.CasesByID(b.ctx, []uuid.UUID{id})
-		if err != nil {
+		if err := b.loadCases([]uuid.UUID{id}); err != nil {
 			return nil, err
-		}
-		for fid, c := range found {
-			committed, working := c, c
-			b.prev[fid], b.cases[fid] = &committed, &working
 		}
 	}
 	o := b.visible(id)
@@ -1177,11 +1187,7 @@ func (b *batch) withdrawPhoto(cmd models.Command) (models.Outcome, error) {
 	}
 	rec := *p
 	rec.Deleted, rec.DeleteReason = true, reason
-	b.photos[rec.ID] = &rec
-	if !b.isNew[rec.ID] {
-		b.isNew[rec.ID] = true
-		b.newPhotos = append(b.newPhotos, rec.ID)
-	}
+	b.stage(rec)
 	b.touch(c)
 	h := b.entry(c, models.HistoryWithdrawn, cmd)
 	h.Note = string(rec.Type) + " photo " + rec.ID.String() + " (" + rec.Stage + ") withdrawn"
@@ -1239,11 +1245,7 @@ func (b *batch) recordPhoto(cmd models.Command, p *models.PhotoRecord) (c *model
 		rec.Verified, rec.ReceivedAt, rec.EXIF, rec.Flags, rec.ThumbSmall, rec.ThumbLarge = false, nil, nil, nil, "", ""
 		rec.UploaderID, rec.DeviceID, rec.CreatedAt = b.actor.UserID, b.actor.DeviceID, b.now
 	}
-	b.photos[rec.ID] = &rec
-	if !b.isNew[rec.ID] {
-		b.isNew[rec.ID] = true
-		b.newPhotos = append(b.newPhotos, rec.ID)
-	}
+	b.stage(rec)
 	if !slices.Contains(b.byCase[rec.CaseID], rec.ID) {
 		b.byCase[rec.CaseID] = append(b.byCase[rec.CaseID], rec.ID)
 	}
@@ -1278,13 +1280,8 @@ func (b *batch) resolve(cmd models.Command) (models.Outcome, error) {
 		cmd.CaseID = cf.CaseID
 	}
 	if _, ok := b.cases[cf.CaseID]; !ok {
-		found, err := b.tx.CasesByID(b.ctx, []uuid.UUID{cf.CaseID})
-		if err != nil {
+		if err := b.loadCases([]uuid.UUID{cf.CaseID}); err != nil {
 			return models.Outcome{}, err
-		}
-		for id, c := range found {
-			committed, working := c, c
-			b.prev[id], b.cases[id] = &committed, &working
 		}
 	}
 	c := b.visible(cf.CaseID)
