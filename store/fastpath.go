@@ -245,7 +245,7 @@ func queryCases(ctx context.Context, g *gorm.DB, query string, args ...any) ([]c
 // count made a statement of its own, and a prepare costs more than a
 // hundred rows' binds save: tablets back from different stretches offline
 // push batches of every size, which churned the writer's statement cache.
-var rowBuckets = []int{500, 256, 128, 100, 64, 32, 16, 8, 4, 2, 1}
+var rowBuckets = []int{chunkSize, 256, 128, 100, 64, 32, 16, 8, 4, 2, 1}
 
 // batches calls fn with consecutive parts of n items: each part is a
 // rowBuckets size, but for a last part of fewer than minShapedRows, which
@@ -502,27 +502,12 @@ func sep(b *strings.Builder, i int) {
 // pointers and slices never are.
 func rawSame(a, b any) bool {
 	switch x := a.(type) {
-	case uuid.UUID:
-		y, ok := b.(uuid.UUID)
-		return ok && x == y
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case int64:
-		y, ok := b.(int64)
-		return ok && x == y
-	case int:
-		y, ok := b.(int)
-		return ok && x == y
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
+	case uuid.UUID, string, int64, int, bool, time.Time:
+		// Comparable types: == compares the dynamic types, then the values.
+		return a == b
 	case float64:
 		y, ok := b.(float64)
 		return ok && math.Float64bits(x) == math.Float64bits(y)
-	case time.Time:
-		y, ok := b.(time.Time)
-		return ok && x == y
 	}
 	return false
 }
