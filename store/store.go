@@ -132,7 +132,15 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		wq.Set("_foreign_keys", "1")
 		wq.Set("_busy_timeout", fmt.Sprint(sqliteBusyMillis))
 		wq.Set("_txlock", "immediate")
-		wq.Set("_cache_size", "-65536")
+		// The writer's page cache is small on purpose. A push touches the
+		// right edge of each table and index it appends to, a few hundred
+		// KB, and reads older pages through the file mapping. A large cache
+		// only kept every page ever written: each new page was fresh memory
+		// (a page fault, costly on a virtual machine) and a colder hash
+		// walk, until the cache filled. 64 MB against 4 MB, paired bench
+		// runs: 7,700 page faults against 30 for 10,000 reports pushed, and
+		// about a fifth less server CPU.
+		wq.Set("_cache_size", "-4096")
 		wdb, err := sql.Open(sqlite.DriverName, path+"?"+wq.Encode())
 		if err != nil {
 			return nil, openErr(err)

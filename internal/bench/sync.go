@@ -167,16 +167,18 @@ func (s *server) cpu() float64 {
 	return (ut + st) / 100
 }
 
-// cpuSplit returns the server's user and system CPU seconds.
-func (s *server) cpuSplit() (float64, float64) {
+// cpuSplit returns the server's user and system CPU seconds and its minor
+// page faults so far.
+func (s *server) cpuSplit() (float64, float64, float64) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.Pid()))
 	if err != nil {
-		return 0, 0
+		return 0, 0, 0
 	}
 	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
-	return ut / 100, st / 100
+	mf, _ := strconv.ParseFloat(f[7], 64)
+	return ut / 100, st / 100, mf
 }
 
 var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -267,11 +269,11 @@ func pushPhase(s *server, devs []*device, perDevice int) (Result, error) {
 		bodies[i] = pushBodies(d, perDevice)
 	}
 	c0, t0 := s.cpu(), time.Now()
-	u0, k0 := s.cpuSplit()
+	u0, k0, f0 := s.cpuSplit()
 	defer func() {
-		u1, k1 := s.cpuSplit()
+		u1, k1, f1 := s.cpuSplit()
 		if os.Getenv("FIELDSYNC_BENCH_DEBUG") != "" {
-			fmt.Fprintf(os.Stderr, "push: user %.2fs system %.2fs\n", u1-u0, k1-k0)
+			fmt.Fprintf(os.Stderr, "push: user %.2fs system %.2fs minor faults %.0f\n", u1-u0, k1-k0, f1-f0)
 		}
 	}()
 	var mu gosync.Mutex
