@@ -1,0 +1,179 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"database/sql"
+	"fmt"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	_ "github.com/mattn/go-sqlite3"
+)
+
+const walbufRows = 200 // rows per transaction, about 50 pages of WAL
+
+func openWAL(t testing.TB, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// commitBatch writes one transaction of walbufRows rows tagged k.
+func commitBatch(db *sql.DB, k int) error {
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for i := 0; i < walbufRows; i++ {
+		if _, err := tx.Exec("INSERT INTO t (k, i, payload) VALUES (?, ?, ?)", k, i, bytes.Repeat([]byte{byte(k + i)}, 1000)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// TestWALBufVisibleAtCommit holds the buffering VFS to its contract: a
+// transaction's WAL frames go out in far fewer write calls than SQLite
+// makes, and another connection sees every committed row the moment COMMIT
+// returns, and never a row of a transaction still open.
+func TestWALBufVisibleAtCommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.db")
+	w := openWAL(t, path)
+	defer w.Close()
+	w.SetMaxOpenConns(1)
+	if _, err := w.Exec("CREATE TABLE t (k INTEGER, i INTEGER, payload BLOB, PRIMARY KEY (k, i))"); err != nil {
+		t.Fatal(err)
+	}
+	r := openWAL(t, path)
+	defer r.Close()
+	writes0, flushes0 := walbufStats()
+	for k := 0; k < 40; k++ {
+		if err := commitBatch(w, k); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := r.QueryRow("SELECT count(*) FROM t").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if want := (k + 1) * walbufRows; n != want {
+			t.Fatalf("after commit %d another connection counts %d rows, want %d", k, n, want)
+		}
+	}
+	// An open transaction's rows stay out of sight, even once some of its
+	// frames have been written (a reader's locks flush the buffers).
+	tx, err := w.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < walbufRows*4; i++ {
+		if _, err := tx.Exec("INSERT INTO t (k, i, payload) VALUES (?, ?, zeroblob(1000))", 1000, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := r.QueryRow("SELECT count(*) FROM t WHERE k = 1000").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("an uncommitted transaction's rows are visible: %d, %v", n, err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	var ok string
+	if err := r.QueryRow("PRAGMA integrity_check").Scan(&ok); err != nil || ok != "ok" {
+		t.Fatalf("integrity_check: %q, %v", ok, err)
+	}
+	writes, flushes := walbufStats()
+	writes, flushes = writes-writes0, flushes-flushes0
+	t.Logf("WAL writes asked for: %d, write calls made: %d", writes, flushes)
+	if flushes == 0 || flushes*10 > writes {
+		t.Errorf("%d WAL writes took %d write calls: not gathered", writes, flushes)
+	}
+}
+
+// TestWALBufCrash kills a process that commits in a loop and checks that the
+// database it leaves recovers whole: every transaction the process saw
+// committed is there, none is there in part, and integrity_check passes.
+func TestWALBufCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process")
+	}
+	path := filepath.Join(t.TempDir(), "c.db")
+	db := openWAL(t, path)
+	if _, err := db.Exec("CREATE TABLE t (k INTEGER, i INTEGER, payload BLOB, PRIMARY KEY (k, i))"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for round := 0; round < 3; round++ {
+		cmd := osexec.Command(os.Args[0], "-test.run=^TestWALBufCrashChild$")
+		cmd.Env = append(os.Environ(), "FIELDSYNC_WALBUF_CHILD="+path)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		acked := -1
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			k, err := strconv.Atoi(sc.Text())
+			if err != nil {
+				continue
+			}
+			acked = k
+			if k >= 30*(round+1) {
+				break
+			}
+		}
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if acked < 30*(round+1) {
+			t.Fatalf("round %d: the child acknowledged only up to %d", round, acked)
+		}
+		db := openWAL(t, path)
+		var ok string
+		if err := db.QueryRow("PRAGMA integrity_check").Scan(&ok); err != nil || ok != "ok" {
+			t.Fatalf("round %d: integrity_check after kill: %q, %v", round, ok, err)
+		}
+		var maxK, n int
+		if err := db.QueryRow("SELECT coalesce(max(k), -1), count(*) FROM t").Scan(&maxK, &n); err != nil {
+			t.Fatal(err)
+		}
+		if maxK < acked {
+			t.Fatalf("round %d: transaction %d was acknowledged but is gone (max k %d)", round, acked, maxK)
+		}
+		if n != (maxK+1)*walbufRows {
+			t.Fatalf("round %d: %d rows for transactions 0..%d: a transaction survived in part", round, n, maxK)
+		}
+		db.Close()
+	}
+}
+
+// TestWALBufCrashChild is TestWALBufCrash's child: it commits transactions
+// k = next, next+1, … and prints each k once its COMMIT has returned.
+func TestWALBufCrashChild(t *testing.T) {
+	path := os.Getenv("FIELDSYNC_WALBUF_CHILD")
+	if path == "" {
+		t.Skip("run by TestWALBufCrash")
+	}
+	db := openWAL(t, path)
+	db.SetMaxOpenConns(1)
+	var next int
+	if err := db.QueryRow("SELECT coalesce(max(k), -1) + 1 FROM t").Scan(&next); err != nil {
+		t.Fatal(err)
+	}
+	for k := next; ; k++ {
+		if err := commitBatch(db, k); err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		fmt.Println(k)
+	}
+}
