@@ -181,6 +181,26 @@ func (s *server) cpuSplit() (float64, float64, float64) {
 	return ut / 100, st / 100, mf
 }
 
+// io returns the server's /proc/pid/io counters.
+func (s *server) io() map[string]int64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/io", s.Pid()))
+	m := map[string]int64{}
+	for _, l := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(l, ": ")
+		if ok {
+			m[k], _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return m
+}
+
+// ioDelta formats the change in read and write calls and bytes since io0.
+func (s *server) ioDelta(io0 map[string]int64) string {
+	io1 := s.io()
+	return fmt.Sprintf("reads %d (%d KB) writes %d (%d KB)", io1["syscr"]-io0["syscr"], (io1["rchar"]-io0["rchar"])>>10,
+		io1["syscw"]-io0["syscw"], (io1["wchar"]-io0["wchar"])>>10)
+}
+
 var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 
 func post(url, tok string, body []byte) (float64, error) {
@@ -270,10 +290,11 @@ func pushPhase(s *server, devs []*device, perDevice int) (Result, error) {
 	}
 	c0, t0 := s.cpu(), time.Now()
 	u0, k0, f0 := s.cpuSplit()
+	io0 := s.io()
 	defer func() {
 		u1, k1, f1 := s.cpuSplit()
 		if os.Getenv("FIELDSYNC_BENCH_DEBUG") != "" {
-			fmt.Fprintf(os.Stderr, "push: user %.2fs system %.2fs minor faults %.0f\n", u1-u0, k1-k0, f1-f0)
+			fmt.Fprintf(os.Stderr, "push: user %.2fs system %.2fs minor faults %.0f io %s\n", u1-u0, k1-k0, f1-f0, s.ioDelta(io0))
 		}
 	}()
 	var mu gosync.Mutex
