@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -148,16 +149,27 @@ func (e *Engine) Push(ctx context.Context, actor models.Actor, req PushRequest) 
 		if dev.Revoked() {
 			return models.Errorf(models.CodeDeviceRevoked, "this device was revoked")
 		}
-		b := e.newBatch(ctx, tx, actor, now, offset)
 		var replays []int64
-		var fresh []models.Command
-		for _, c := range cmds {
-			if c.Seq <= dev.LastSeq {
-				replays = append(replays, c.Seq)
-			} else {
-				fresh = append(fresh, c)
+		fresh := cmds // a Command is large: copied only when some are replays
+		for i, c := range cmds {
+			if c.Seq > dev.LastSeq {
+				continue
+			}
+			if replays == nil {
+				fresh = append(make([]models.Command, 0, len(cmds)), cmds[:i]...)
+			}
+			replays = append(replays, c.Seq)
+		}
+		if replays != nil {
+			fresh = fresh[:0]
+			for _, c := range cmds {
+				if c.Seq > dev.LastSeq {
+					fresh = append(fresh, c)
+				}
 			}
 		}
+		b := e.newBatch(ctx, tx, actor, now, offset)
+		b.reserve(len(fresh))
 		stored := map[int64]models.Outcome{}
 		if len(replays) > 0 {
 			if stored, err = tx.OutcomesBySeq(ctx, actor.DeviceID, replays); err != nil {
@@ -408,6 +420,13 @@ type batch struct {
 	outcomes  []models.Outcome
 }
 
+// reserve sizes the batch's outcome and history lists for n commands, so
+// appending a hundred of these large structs does not copy them over and over.
+func (b *batch) reserve(n int) {
+	b.outcomes = make([]models.Outcome, 0, n)
+	b.history = make([]models.HistoryEntry, 0, n)
+}
+
 func (e *Engine) newBatch(ctx context.Context, tx models.Tx, actor models.Actor, now time.Time, offset time.Duration) *batch {
 	ref := e.cfg.Ref()
 	return &batch{e: e, ctx: ctx, tx: tx, actor: actor, now: now, offset: offset, ref: ref,
@@ -437,7 +456,8 @@ func (b *batch) load(cmds []models.Command) error {
 		}
 	}
 	if len(ids) > 0 {
-		slices.SortFunc(ids, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+		// Byte order is the order of the ids' text, which the store sorts by.
+		slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
 		if err := b.loadCases(slices.Compact(ids)); err != nil {
 			return err
 		}
@@ -794,8 +814,10 @@ func (b *batch) createCase(cmd models.Command) (models.Outcome, error) {
 			}
 			return b.pending(cmd, nil, waiting), nil
 		}
-		// models.Apply guards submit on the case it is given: run it on the draft.
-		if _, err := models.Apply(models.Transition{Case: withState(c, models.StateNew), Actor: b.actor,
+		// models.Apply guards submit on the case it is given (a copy it
+		// does not change): run it on the draft, still in state new.
+		c.State = models.StateNew
+		if _, err := models.Apply(models.Transition{Case: c, Actor: b.actor,
 			Action: models.ActionSubmit, Params: models.ActionParams{Photos: named}, Evidence: ev, Now: b.now}); err != nil {
 			return models.Outcome{}, err
 		}
@@ -822,12 +844,6 @@ func (b *batch) createCase(cmd models.Command) (models.Outcome, error) {
 	h.Comment = cmd.Comment
 	b.history = append(b.history, h)
 	return models.Outcome{Status: models.OutcomeApplied, CaseID: c.ID, Version: c.Version}, nil
-}
-
-func withState(c *models.Case, s models.State) *models.Case {
-	cp := *c
-	cp.State = s
-	return &cp
 }
 
 func (b *batch) editFields(cmd models.Command) (models.Outcome, error) {
@@ -1411,7 +1427,7 @@ func (b *batch) flush() error {
 		}
 	}
 	if len(b.newPhotos) > 0 {
-		var list []models.PhotoRecord
+		list := make([]models.PhotoRecord, 0, len(b.newPhotos))
 		for _, id := range b.newPhotos {
 			p := b.photos[id]
 			if _, ok := b.cases[p.CaseID]; !ok && !b.keep[id] {
