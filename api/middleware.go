@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"github.com/fieldsync/fieldsync/auth"
@@ -167,7 +168,16 @@ func decodeJSON(c *echo.Context, dst any) error {
 	if ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return models.Errorf(models.CodeUnsupportedMedia, "send application/json, not %s", ct)
 	}
-	body, err := readBody(r)
+	bp := bodyPool.Get().(*[]byte)
+	body, err := readBody(r, *bp)
+	defer func() {
+		// Both decoders copy what they keep out of the body, so its buffer
+		// serves the next request.
+		if cap(body) <= maxPooledBody {
+			*bp = body[:0]
+			bodyPool.Put(bp)
+		}
+	}()
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -195,12 +205,22 @@ func decodeJSON(c *echo.Context, dst any) error {
 	return nil
 }
 
-// readBody reads a request body whole, into one allocation when the
-// client declared its length (a push of a hundred reports is over 100 KB,
-// and growing the buffer by doubling copied it several times).
-func readBody(r *http.Request) ([]byte, error) {
+// bodyPool holds request body buffers of up to maxPooledBody bytes: a push
+// of a hundred reports is over 100 KB, which allocated and zeroed afresh for
+// every request was a large share of a push's garbage.
+var bodyPool = gosync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledBody = 1 << 20
+
+// readBody reads a request body whole into buf (reused when it is large
+// enough), in one read when the client declared its length (growing the
+// buffer by doubling copied a push several times).
+func readBody(r *http.Request, buf []byte) ([]byte, error) {
 	if n := r.ContentLength; n > 0 && n <= maxPreallocBody {
-		buf := make([]byte, n+1) // one spare byte, so a longer body than declared shows
+		if int64(cap(buf)) < n+1 {
+			buf = make([]byte, n+1)
+		}
+		buf = buf[:n+1] // one spare byte, so a longer body than declared shows
 		k, err := io.ReadFull(r.Body, buf)
 		switch {
 		case err == io.ErrUnexpectedEOF || err == io.EOF:
@@ -211,7 +231,9 @@ func readBody(r *http.Request) ([]byte, error) {
 		rest, err := io.ReadAll(r.Body)
 		return append(buf, rest...), err
 	}
-	return io.ReadAll(r.Body)
+	b := bytes.NewBuffer(buf[:0])
+	_, err := b.ReadFrom(r.Body)
+	return b.Bytes(), err
 }
 
 // maxPreallocBody caps what readBody allocates on a client's word.

@@ -114,8 +114,12 @@ func (e *Engine) Push(ctx context.Context, actor models.Actor, req PushRequest) 
 	if len(req.Commands) > e.cfg.MaxBatch {
 		return PushResult{}, models.Errorf(models.CodeInvalidInput, "a push carries at most %d commands", e.cfg.MaxBatch).WithField("commands")
 	}
-	cmds := slices.Clone(req.Commands)
-	slices.SortStableFunc(cmds, func(a, b models.Command) int { return cmpInt64(a.Seq, b.Seq) })
+	bySeq := func(a, b models.Command) int { return cmpInt64(a.Seq, b.Seq) }
+	cmds := req.Commands // a device sends its commands in order: copied to sort only if not
+	if !slices.IsSortedFunc(cmds, bySeq) {
+		cmds = slices.Clone(cmds)
+		slices.SortStableFunc(cmds, bySeq)
+	}
 	for i, c := range cmds {
 		if c.Seq <= 0 {
 			return PushResult{}, models.Errorf(models.CodeInvalidInput, "command %d has no sequence number", i).WithField("commands.seq")
