@@ -1,33 +1,37 @@
 /*
-** walbuf.c is a VFS shim over SQLite's default (unix) VFS that gathers the
-** writes of a transaction's WAL frames into one write call.
+** walbuf.c is a VFS shim over SQLite's default (unix) VFS that gathers runs
+** of consecutive writes into one write call.
 **
 ** SQLite writes each WAL frame with two calls, its 24-byte header and then
 ** its page, so a sync push of 100 reports made about 260 write calls at
-** commit: on a virtual machine, where a system call is dear, a tenth of the
-** server's CPU. The shim appends consecutive writes to a WAL file into a
-** buffer and writes the buffer out with one call, about 30 frames:
+** commit, and a checkpoint then copies the WAL into the database with one
+** call per page: on a virtual machine, where a system call is dear, these
+** were the largest single cost of a push. The shim appends consecutive
+** writes to a WAL or main database file into a buffer of up to WALBUF_MAX
+** bytes and writes the buffer out with one call. The buffer goes out:
 **
-**   - as soon as a commit frame (a frame header whose "database size after
-**     commit" field is not zero) and its page are buffered, inside the write
-**     call of that page, so a failed write fails the COMMIT as it would
-**     have without the shim;
+**   - for a WAL file, as soon as a commit frame (a frame header whose
+**     "database size after commit" field is not zero) and its page are
+**     buffered, inside the write call of that page, so a failed write fails
+**     the COMMIT as it would have without the shim;
 **   - before any other operation on the same file (read, sync, truncate,
-**     size, lock, file control, close), so the connection that wrote the
-**     frames always reads what it wrote;
-**   - before any shared-memory barrier or lock on any file, which is how a
-**     new commit is published to other connections (walIndexWriteHdr
-**     writes the second copy of the WAL-index header after a barrier), so no
-**     reader can be told of a frame that is still only in a buffer;
-**   - when the buffer would pass WALBUF_MAX bytes (124 KB), and for any
-**     write that does not continue the buffered run.
+**     size, lock, unlock, file control, memory-mapped fetch, close), so the
+**     connection that wrote the bytes always reads them back, and a
+**     checkpoint's pages are in the file before it syncs the file and
+**     records how far it got (SQLite syncs there at synchronous=NORMAL,
+**     which the store always sets);
+**   - before any shared-memory lock or barrier: the file's own buffer, and
+**     every WAL file's. A commit is published to other connections by the
+**     second copy of the WAL-index header, written after a barrier
+**     (walIndexWriteHdr), so no reader is told of a frame still in a buffer;
+**   - when the buffer would pass WALBUF_MAX bytes, and for any write that
+**     does not continue the buffered run.
 **
-** Nothing else changes: the database file, the journal files and the
-** shared memory go straight to the unix VFS. A flush that fails where no
-** error can be returned (a barrier, which reaches it only on SQLite's rare
-** checksum-rewrite path) ends the process: the commit is then not yet
-** visible, and WAL recovery at the next open discards its frames by their
-** checksums, so no client ever had it acknowledged.
+** Journal and temporary files and the shared memory go straight to the unix
+** VFS. A write-out that fails where no error can be returned (a barrier,
+** which in practice finds the buffers empty) ends the process: what it
+** would have published is not yet visible, and WAL recovery at the next
+** open drops unacknowledged frames by their checksums.
 */
 #include <pthread.h>
 #include <stdio.h>
@@ -46,7 +50,8 @@ typedef struct BufFile BufFile;
 struct BufFile {
   sqlite3_file base;
   sqlite3_file *real;    /* the unix VFS's file, allocated right after this */
-  int isWal;
+  int isWal;             /* a WAL file */
+  int buffered;          /* a WAL or main database file: writes are gathered */
   char *buf;             /* buffered bytes, to be written at bufOff */
   sqlite3_int64 bufOff;
   int bufLen;
@@ -74,7 +79,7 @@ static int flushLocked(BufFile *p) {
 }
 
 static int flush(BufFile *p) {
-  if (!p->isWal) return SQLITE_OK;
+  if (!p->buffered) return SQLITE_OK;
   pthread_mutex_lock(&p->mu);
   int rc = flushLocked(p);
   pthread_mutex_unlock(&p->mu);
@@ -94,7 +99,7 @@ static void flushAll(void) {
 
 static int bufWrite(sqlite3_file *f, const void *data, int n, sqlite3_int64 off) {
   BufFile *p = (BufFile *)f;
-  if (!p->isWal) return p->real->pMethods->xWrite(p->real, data, n, off);
+  if (!p->buffered) return p->real->pMethods->xWrite(p->real, data, n, off);
   int rc = SQLITE_OK;
   pthread_mutex_lock(&p->mu);
   __atomic_add_fetch(&nWrites, 1, __ATOMIC_RELAXED);
@@ -116,7 +121,9 @@ static int bufWrite(sqlite3_file *f, const void *data, int n, sqlite3_int64 off)
   if (p->bufLen == 0) p->bufOff = off;
   memcpy(p->buf + p->bufLen, data, n);
   p->bufLen += n;
-  if (n == WAL_FRAME_HDR) {
+  if (!p->isWal) {
+    /* a database page: no commit frames here */
+  } else if (n == WAL_FRAME_HDR) {
     const unsigned char *h = data;
     p->commitPage = (h[4] | h[5] | h[6] | h[7]) ? off + WAL_FRAME_HDR : -1;
   } else if (off == p->commitPage) {
@@ -137,6 +144,8 @@ static int bufClose(sqlite3_file *f) {
     if (p->prev) p->prev->next = p->next; else walFiles = p->next;
     if (p->next) p->next->prev = p->prev;
     pthread_mutex_unlock(&listMu);
+  }
+  if (p->buffered) {
     rc = flush(p);
     free(p->buf);
     pthread_mutex_destroy(&p->mu);
@@ -209,12 +218,18 @@ static int bufShmMap(sqlite3_file *f, int pg, int pgsz, int extend, void volatil
 
 static int bufShmLock(sqlite3_file *f, int offset, int n, int flags) {
   BufFile *p = (BufFile *)f;
+  int rc = flush(p);
+  if (rc != SQLITE_OK) return rc;
   flushAll();
   return p->real->pMethods->xShmLock(p->real, offset, n, flags);
 }
 
 static void bufShmBarrier(sqlite3_file *f) {
   BufFile *p = (BufFile *)f;
+  if (flush(p) != SQLITE_OK) {
+    fprintf(stderr, "fieldsync: writing the SQLite database failed before a checkpoint was published; stopping\n");
+    abort();
+  }
   flushAll();
   p->real->pMethods->xShmBarrier(p->real);
 }
@@ -251,9 +266,10 @@ static int bufOpen(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int
     return rc;
   }
   p->isWal = (flags & SQLITE_OPEN_WAL) != 0;
+  p->buffered = p->isWal || (flags & SQLITE_OPEN_MAIN_DB) != 0;
   p->commitPage = -1;
+  if (p->buffered) pthread_mutex_init(&p->mu, 0);
   if (p->isWal) {
-    pthread_mutex_init(&p->mu, 0);
     pthread_mutex_lock(&listMu);
     p->next = walFiles;
     if (walFiles) walFiles->prev = p;

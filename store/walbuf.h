@@ -68,6 +68,7 @@ struct sqlite3_vfs {
 
 #define SQLITE_OK 0
 #define SQLITE_NOMEM 7
+#define SQLITE_OPEN_MAIN_DB 0x00000100
 #define SQLITE_OPEN_WAL 0x00080000
 
 sqlite3_vfs *sqlite3_vfs_find(const char *zVfsName);
