@@ -5,9 +5,13 @@ import "C"
 
 import "fmt"
 
-// The WAL write-gathering VFS (walbuf.c) becomes SQLite's default before
-// any database is opened: package initialisation runs before Open can.
+// SQLite is configured, and the write-gathering VFS (walbuf.c) becomes its
+// default, before any database is opened: package initialisation runs
+// before Open can.
 func init() {
+	if rc := C.fieldsync_sqlite_setup(); rc != 0 {
+		panic(fmt.Sprintf("store: configuring SQLite: SQLite error %d", int(rc)))
+	}
 	if rc := C.fieldsync_walbuf_register(); rc != 0 {
 		panic(fmt.Sprintf("store: registering the WAL buffering VFS: SQLite error %d", int(rc)))
 	}

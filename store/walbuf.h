@@ -71,9 +71,15 @@ struct sqlite3_vfs {
 #define SQLITE_OPEN_MAIN_DB 0x00000100
 #define SQLITE_OPEN_WAL 0x00080000
 
+#define SQLITE_CONFIG_MEMSTATUS 9
+
+int sqlite3_config(int, ...);
+int sqlite3_initialize(void);
+int sqlite3_shutdown(void);
 sqlite3_vfs *sqlite3_vfs_find(const char *zVfsName);
 int sqlite3_vfs_register(sqlite3_vfs *, int makeDflt);
 
+int fieldsync_sqlite_setup(void);
 int fieldsync_walbuf_register(void);
 void fieldsync_walbuf_stats(long long *writes, long long *flushes);
 
