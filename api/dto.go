@@ -371,7 +371,13 @@ func (d CommandDTO) model(conv coordConverter) models.Command {
 }
 
 func (p PhotoInDTO) model(conv coordConverter) *models.PhotoRecord {
-	rec := &models.PhotoRecord{ID: p.ID, CaseID: p.CaseID, Stage: p.Stage, Type: models.PhotoType(p.Type),
+	rec := p.record(conv)
+	return &rec
+}
+
+// record is model by value, for the photos a report carries inline.
+func (p PhotoInDTO) record(conv coordConverter) models.PhotoRecord {
+	rec := models.PhotoRecord{ID: p.ID, CaseID: p.CaseID, Stage: p.Stage, Type: models.PhotoType(p.Type),
 		SHA256: p.SHA256, Size: p.Size, CapturedAt: p.CapturedAt, AppVersion: p.AppVersion}
 	if g := p.GPS; g != nil {
 		lat, lon := conv(g.CoordSys, g.Lat, g.Lon)
@@ -389,8 +395,11 @@ func (d DraftDTO) model(conv coordConverter) *models.CaseDraft {
 	if d.LinkedCase != nil {
 		m.LinkedCase = *d.LinkedCase
 	}
+	if len(d.PhotoRecords) > 0 {
+		m.PhotoRecords = make([]models.PhotoRecord, 0, len(d.PhotoRecords))
+	}
 	for _, p := range d.PhotoRecords {
-		m.PhotoRecords = append(m.PhotoRecords, *p.model(conv))
+		m.PhotoRecords = append(m.PhotoRecords, p.record(conv))
 	}
 	return m
 }
