@@ -44,15 +44,20 @@ func (r *caseRow) fields() []any {
 	}
 }
 
-// values appends r's values in caseCols order to args.
+// values appends r's values in caseCols order to args: pointers to its
+// fields (nullable fields as they are), which r must outlive the statement
+// for. A pointer goes into an interface without an allocation, where a
+// string, float or UUID is copied to the heap: boxing the values of a
+// push's rows was a fifth of its allocations. driverValue and rawSame read
+// through the pointers.
 func (r *caseRow) values(args []any) []any {
 	return append(args,
-		r.ID, r.Category, r.Description, r.Lat, r.Lon, r.Accuracy, r.Address, r.Party, r.Quantity, r.Source,
-		r.OrgPath, r.TownCode, r.VillageCode, r.GridCode, r.RoadSegmentID, r.UnitID, r.AssigneeID,
-		r.RefVersion, r.State, r.Deadline, r.Disposition, r.ReworkCount, r.Escalated, r.Pending,
-		r.PendingDeadline, r.HandledBy, r.ForceClosed, r.LinkedCase, r.ReporterID, r.ReporterRole,
-		r.DeviceID, r.ClientCreatedAt, r.CreatedAt, r.UpdatedAt, r.DispatchedAt, r.HandledAt, r.ClosedAt,
-		r.Deleted, r.Version, r.ChangeSeq,
+		&r.ID, &r.Category, &r.Description, &r.Lat, &r.Lon, &r.Accuracy, &r.Address, &r.Party, r.Quantity, &r.Source,
+		&r.OrgPath, &r.TownCode, &r.VillageCode, &r.GridCode, &r.RoadSegmentID, &r.UnitID, &r.AssigneeID,
+		&r.RefVersion, &r.State, r.Deadline, &r.Disposition, &r.ReworkCount, &r.Escalated, &r.Pending,
+		r.PendingDeadline, &r.HandledBy, &r.ForceClosed, &r.LinkedCase, &r.ReporterID, &r.ReporterRole,
+		&r.DeviceID, &r.ClientCreatedAt, &r.CreatedAt, &r.UpdatedAt, r.DispatchedAt, r.HandledAt, r.ClosedAt,
+		&r.Deleted, &r.Version, &r.ChangeSeq,
 	)
 }
 
@@ -70,12 +75,12 @@ func (r *historyRow) fields() []any {
 }
 
 // values appends r's values in historyCols order without the id, which the
-// database assigns.
+// database assigns, as pointers (see caseRow.values).
 func (r *historyRow) values(args []any) []any {
 	return append(args,
-		r.CaseID, r.Version, r.Kind, r.Action, r.FromState, r.ToState, r.Changes, r.Comment,
-		r.ActorID, r.ActorName, r.Role, r.DeviceID, r.CommandID, r.At, r.ClientAt, r.Note,
-		r.ClockOffset, r.ClockSkewed,
+		&r.CaseID, &r.Version, &r.Kind, &r.Action, &r.FromState, &r.ToState, r.Changes, &r.Comment,
+		&r.ActorID, &r.ActorName, &r.Role, &r.DeviceID, &r.CommandID, &r.At, r.ClientAt, &r.Note,
+		&r.ClockOffset, &r.ClockSkewed,
 	)
 }
 
@@ -93,12 +98,13 @@ func (r *photoRow) fields() []any {
 	}
 }
 
-// values appends r's values in photoCols order.
+// values appends r's values in photoCols order, as pointers (see
+// caseRow.values).
 func (r *photoRow) values(args []any) []any {
 	return append(args,
-		r.ID, r.CaseID, r.Stage, r.Type, r.SHA256, r.Size, r.CapturedAt, r.GPS, r.AppVersion, r.UploaderID,
-		r.DeviceID, r.CreatedAt, r.Verified, r.ReceivedAt, r.ContentType, r.Width, r.Height, r.EXIF, r.Flags,
-		r.ThumbSmall, r.ThumbLarge, r.Deleted, r.DeleteReason, r.ChangeSeq,
+		&r.ID, &r.CaseID, &r.Stage, &r.Type, &r.SHA256, &r.Size, r.CapturedAt, r.GPS, &r.AppVersion, &r.UploaderID,
+		&r.DeviceID, &r.CreatedAt, &r.Verified, r.ReceivedAt, &r.ContentType, &r.Width, &r.Height, r.EXIF, r.Flags,
+		&r.ThumbSmall, &r.ThumbLarge, &r.Deleted, &r.DeleteReason, &r.ChangeSeq,
 	)
 }
 
@@ -107,10 +113,12 @@ var outcomeCols = []string{
 	"hint", "pending", "at", "acked",
 }
 
+// values appends r's values in outcomeCols order, as pointers (see
+// caseRow.values).
 func (r *outcomeRow) values(args []any) []any {
 	return append(args,
-		r.CommandID, r.DeviceID, r.Seq, r.CaseID, r.Status, r.Version, r.Final, r.ConflictIDs, r.Code, r.Reason,
-		r.Hint, r.Pending, r.At, r.Acked,
+		&r.CommandID, &r.DeviceID, &r.Seq, &r.CaseID, &r.Status, &r.Version, r.Final, r.ConflictIDs, &r.Code, &r.Reason,
+		&r.Hint, r.Pending, &r.At, &r.Acked,
 	)
 }
 
@@ -304,31 +312,45 @@ func sqlLiteral(v any) (lit string, ok bool) {
 }
 
 // driverValue returns v as a type the driver binds directly, so
-// database/sql's converter does no reflection for it; other values are
-// returned as they are.
+// database/sql's converter does no reflection for it: the value a pointer
+// points to (a nil pointer is NULL), a UUID as its text, an int as int64.
+// Other values are returned as they are.
 func driverValue(v any) any {
 	switch x := v.(type) {
 	case uuid.UUID:
 		return x.String()
 	case int:
 		return int64(x)
+	case *uuid.UUID:
+		if x != nil {
+			return x.String()
+		}
+		return nil
+	case *int:
+		if x != nil {
+			return int64(*x)
+		}
+		return nil
 	case *string:
-		if x != nil {
-			return *x
-		}
-		return nil
+		return deref(x)
 	case *time.Time:
-		if x != nil {
-			return *x
-		}
-		return nil
+		return deref(x)
 	case *float64:
-		if x != nil {
-			return *x
-		}
-		return nil
+		return deref(x)
+	case *int64:
+		return deref(x)
+	case *bool:
+		return deref(x)
 	}
 	return v
+}
+
+// deref returns *p, or nil for a nil p.
+func deref[T any](p *T) any {
+	if p != nil {
+		return *p
+	}
+	return nil
 }
 
 // maxShapes bounds the statement texts kept for column-eliding inserts;
@@ -496,10 +518,11 @@ func sep(b *strings.Builder, i int) {
 
 // rawSame reports whether a and b are values of one comparable type that
 // driverValue passes through or converts by value (uuid.UUID) and are
-// identical, floats to the bit: then they convert to equal driver values,
+// identical, floats to the bit, or pointers of one such type that are both
+// nil or point to such values: then they convert to equal driver values,
 // and driver values that are rawSame bind the same. Two equal instants in
 // different locations are not (the driver formats them differently), and
-// pointers and slices never are.
+// slices never are.
 func rawSame(a, b any) bool {
 	switch x := a.(type) {
 	case uuid.UUID, string, int64, int, bool, time.Time:
@@ -508,8 +531,36 @@ func rawSame(a, b any) bool {
 	case float64:
 		y, ok := b.(float64)
 		return ok && math.Float64bits(x) == math.Float64bits(y)
+	case *uuid.UUID:
+		return samePointee(x, b)
+	case *string:
+		return samePointee(x, b)
+	case *int64:
+		return samePointee(x, b)
+	case *int:
+		return samePointee(x, b)
+	case *bool:
+		return samePointee(x, b)
+	case *time.Time:
+		return samePointee(x, b)
+	case *float64:
+		y, ok := b.(*float64)
+		if !ok || x == nil || y == nil {
+			return ok && x == y
+		}
+		return math.Float64bits(*x) == math.Float64bits(*y)
 	}
 	return false
+}
+
+// samePointee reports whether b is a *T that is nil with x or points to a
+// value == *x.
+func samePointee[T comparable](x *T, b any) bool {
+	y, ok := b.(*T)
+	if !ok || x == nil || y == nil {
+		return ok && x == y
+	}
+	return *x == *y
 }
 
 type shapeKey struct {

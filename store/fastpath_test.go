@@ -23,8 +23,11 @@ func TestSQLLiteralStoresWhatBindingStores(t *testing.T) {
 	var nilTime *time.Time
 	var nilText *string
 	var nilReal *float64
-	values := []any{nil, "", int64(0), 0, 0.0, false, uuid.Nil, nilText, nilTime, nilReal}
-	refused := []any{"x", int64(1), 1, 0.5, true, uuid.New(), time.Time{}, []byte(nil), struct{}{}}
+	// Row values travel as pointers to the row's fields (caseRow.values).
+	values := []any{nil, "", int64(0), 0, 0.0, false, uuid.Nil, nilText, nilTime, nilReal,
+		ptr(""), ptr(int64(0)), ptr(0), ptr(0.0), ptr(false), ptr(uuid.Nil)}
+	refused := []any{"x", int64(1), 1, 0.5, true, uuid.New(), time.Time{}, []byte(nil), struct{}{},
+		ptr("x"), ptr(int64(1)), ptr(1), ptr(math.Copysign(0, -1)), ptr(true), ptr(uuid.New()), ptr(time.Time{})}
 	for _, v := range refused {
 		if lit, ok := sqlLiteral(driverValue(v)); ok {
 			t.Errorf("sqlLiteral(%#v) = %q: only zero values become literals", v, lit)
@@ -53,6 +56,45 @@ func TestSQLLiteralStoresWhatBindingStores(t *testing.T) {
 		}
 		if _, err := db.Exec("DELETE FROM t"); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestRawSamePointers: a row's values are pointers to its fields, so two
+// rows' values are the same when they point to equal values (floats to the
+// bit, instants in the same location) or are both nil pointers of one type.
+func TestRawSamePointers(t *testing.T) {
+	at := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)
+	id := uuid.New()
+	var nilS, nilS2 *string
+	var nilF *float64
+	for _, tc := range []struct {
+		a, b any
+		want bool
+	}{
+		{ptr("x"), ptr("x"), true},
+		{ptr("x"), ptr("y"), false},
+		{ptr("x"), "x", false}, // a pointer and a value differ in type
+		{nilS, nilS2, true},
+		{nilS, ptr(""), false},
+		{nilS, nilF, false},
+		{ptr(id), ptr(id), true},
+		{ptr(id), ptr(uuid.New()), false},
+		{ptr(int64(3)), ptr(int64(3)), true},
+		{ptr(3), ptr(int64(3)), false},
+		{ptr(true), ptr(true), true},
+		{ptr(0.0), ptr(math.Copysign(0, -1)), false},
+		{ptr(math.NaN()), ptr(math.NaN()), true},
+		{ptr(1.5), nilF, false},
+		{ptr(at), ptr(at), true},
+		{ptr(at), ptr(at.In(time.FixedZone("CST", 8*3600))), false},
+	} {
+		if got := rawSame(tc.a, tc.b); got != tc.want {
+			t.Errorf("rawSame(%#v, %#v) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+		da, db := driverValue(tc.a), driverValue(tc.b)
+		if tc.want && !rawSame(da, db) && (da != nil || db != nil) {
+			t.Errorf("%#v and %#v are the same but convert to %#v and %#v", tc.a, tc.b, da, db)
 		}
 	}
 }

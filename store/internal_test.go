@@ -60,7 +60,11 @@ func TestColumnLists(t *testing.T) {
 		vals := row.values(nil)
 		var back caseRow
 		for i, p := range back.fields() {
-			reflect.ValueOf(p).Elem().Set(reflect.ValueOf(vals[i]))
+			v := reflect.ValueOf(vals[i])
+			if f := reflect.ValueOf(p).Elem(); v.Kind() == reflect.Pointer && f.Kind() != reflect.Pointer {
+				v = v.Elem() // a value field travels as a pointer to it
+			}
+			reflect.ValueOf(p).Elem().Set(v)
 		}
 		if back != row {
 			t.Errorf("caseRow.%s does not round-trip through values and fields", rt.Field(k).Name)

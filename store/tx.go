@@ -223,9 +223,10 @@ func (t *txStore) AppendHistory(ctx context.Context, entries []models.HistoryEnt
 	cols := historyCols[1:] // the database numbers the entries
 	return batches(len(entries), func(lo, hi int) error {
 		args := make([]any, 0, (hi-lo)*len(cols))
+		rows := make([]historyRow, hi-lo) // args point into them
 		for i := lo; i < hi; i++ {
-			r := toHistoryRow(&entries[i])
-			args = r.values(args)
+			rows[i-lo] = toHistoryRow(&entries[i])
+			args = rows[i-lo].values(args)
 		}
 		if !t.d.pg {
 			// The one writer inserts the rows in order, each numbered one
@@ -300,9 +301,10 @@ func (t *txStore) PutPhotos(ctx context.Context, photos []models.PhotoRecord) er
 	// hundred photos, and GORM's upsert builder cost more than the insert.
 	return batches(len(photos), func(lo, hi int) error {
 		args := make([]any, 0, (hi-lo)*len(photoCols))
+		rows := make([]photoRow, hi-lo) // args point into them
 		for i := lo; i < hi; i++ {
-			r := toPhotoRow(&photos[i])
-			args = r.values(args)
+			rows[i-lo] = toPhotoRow(&photos[i])
+			args = rows[i-lo].values(args)
 		}
 		q, args := rowsSQL("upsert_photos", len(photoCols), args, t.d.pg, func(values string) string {
 			return upsertSQL("photos", photoCols, "id", values)
@@ -344,9 +346,10 @@ func (t *txStore) GetConflict(ctx context.Context, id uuid.UUID) (models.Conflic
 func (t *txStore) PutOutcomes(ctx context.Context, outcomes []models.Outcome) error {
 	err := batches(len(outcomes), func(lo, hi int) error {
 		args := make([]any, 0, (hi-lo)*len(outcomeCols))
+		rows := make([]outcomeRow, hi-lo) // args point into them
 		for i := lo; i < hi; i++ {
-			r := toOutcomeRow(&outcomes[i])
-			args = r.values(args)
+			rows[i-lo] = toOutcomeRow(&outcomes[i])
+			args = rows[i-lo].values(args)
 		}
 		q, args := rowsSQL("upsert_outcomes", len(outcomeCols), args, t.d.pg, func(values string) string {
 			return upsertSQL("outcomes", outcomeCols, "command_id", values)
