@@ -161,16 +161,8 @@ func serve(ctx context.Context, args []string, env Env, demo bool) error {
 	if os.Getenv("GOGC") == "" {
 		// A sync server's live heap is small (tens of MB) and churns fast, so
 		// at Go's default GOGC=100 the collector runs so often that it costs
-		// about a quarter of the push CPU. 800 trades some heap for that
-		// (paired bench runs, server CPU per 1,000 commands pushed: GOGC=200
-		// about 60 ms, 400 about 47, 800 about 39; peak RSS stayed near 120
-		// MB). The soft limit keeps a larger live heap from growing ninefold:
-		// past 512 MiB the collector runs as often as it must to stay there.
-		// GOGC and GOMEMLIMIT in the environment override both.
-		debug.SetGCPercent(800)
-		if os.Getenv("GOMEMLIMIT") == "" {
-			debug.SetMemoryLimit(512 << 20)
-		}
+		// about a quarter of the push CPU. 400 trades a few MB for that.
+		debug.SetGCPercent(400)
 	}
 	if path := env.Getenv("FIELDSYNC_CPU_PROFILE"); path != "" {
 		// Profiling a live server from the outside: the file is written at shutdown.
