@@ -17,8 +17,8 @@ func init() {
 	}
 }
 
-// walbufStats returns the WAL writes SQLite has asked for in this process and
-// the write calls the buffering VFS made for them.
+// walbufStats returns the writes to WAL and database files SQLite has asked
+// for in this process and the write calls the buffering VFS made for them.
 func walbufStats() (writes, flushes int64) {
 	var w, f C.longlong
 	C.fieldsync_walbuf_stats(&w, &f)
