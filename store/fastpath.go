@@ -122,6 +122,17 @@ func (r *outcomeRow) values(args []any) []any {
 	)
 }
 
+var deviceCols = []string{
+	"id", "user_id", "name", "token_hash", "created_at", "revoked_at", "last_seq", "last_push_at",
+	"last_pull_at", "clock_offset", "app_version", "rejected", "conflicted", "last_pull_seq",
+}
+
+// fields returns pointers to r's fields in deviceCols order, for Scan.
+func (r *deviceRow) fields() []any {
+	return []any{&r.ID, &r.UserID, &r.Name, &r.TokenHash, &r.CreatedAt, &r.RevokedAt, &r.LastSeq, &r.LastPushAt,
+		&r.LastPullAt, &r.ClockOffset, &r.AppVersion, &r.Rejected, &r.Conflicted, &r.LastPullSeq}
+}
+
 var exitCols = []string{"seq", "case_id", "org_path", "grid_code", "unit_id", "reporter_id", "reason"}
 
 func (r *exitRow) values(args []any) []any {

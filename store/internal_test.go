@@ -23,6 +23,7 @@ func TestColumnLists(t *testing.T) {
 		{&photoRow{}, photoCols},
 		{&outcomeRow{}, outcomeCols},
 		{&exitRow{}, append([]string{"id"}, exitCols...)},
+		{&deviceRow{}, append(slices.Clone(deviceCols), "pending_acks")}, // pending_acks is computed, not stored
 	} {
 		s, err := schema.Parse(tc.model, &gosync.Map{}, schema.NamingStrategy{})
 		if err != nil {

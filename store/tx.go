@@ -32,26 +32,45 @@ func forUpdate(g *gorm.DB) *gorm.DB {
 	return g
 }
 
-// LockDevice reads a device and locks it until the transaction ends.
+// LockDevice reads a device and locks it until the transaction ends. Like
+// SaveDeviceSync it is plain SQL: every push runs both, and GORM's builder
+// and reflective scan cost more than the statements.
 func (t *txStore) LockDevice(ctx context.Context, id uuid.UUID) (models.Device, error) {
+	q := cachedSQL("lock_device", 1, t.d.pg, func() string {
+		q := "SELECT " + strings.Join(deviceCols, ", ") + " FROM devices WHERE id = ?"
+		if t.d.pg {
+			q += " FOR UPDATE"
+		}
+		return q
+	})
 	var row deviceRow
-	if err := forUpdate(t.db(ctx)).Where("id = ?", id).Take(&row).Error; err != nil {
-		return models.Device{}, lookupErr(err, "device", id)
+	err := conn(t.g).QueryRowContext(stmtCtx(ctx, t.g), q, id.String()).Scan(row.fields()...)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return models.Device{}, notFound("device", id)
+		}
+		return models.Device{}, dbErr(err)
 	}
 	return row.model(), nil
 }
 
 // SaveDeviceSync stores the device's push-side sync fields.
 func (t *txStore) SaveDeviceSync(ctx context.Context, d models.Device) error {
-	res := t.db(ctx).Model(&deviceRow{}).Where("id = ?", d.ID).Updates(map[string]any{
-		"last_seq":     d.LastSeq,
-		"last_push_at": tsp(d.LastPushAt),
-		"clock_offset": int64(d.ClockOffset),
-		"app_version":  d.AppVersion,
-		"rejected":     d.Rejected,
-		"conflicted":   d.Conflicted,
+	q := cachedSQL("save_device_sync", 1, t.d.pg, func() string {
+		return "UPDATE devices SET last_seq = ?, last_push_at = ?, clock_offset = ?, app_version = ?, " +
+			"rejected = ?, conflicted = ? WHERE id = ?"
 	})
-	return affected(res, "device", d.ID)
+	res, err := conn(t.g).ExecContext(stmtCtx(ctx, t.g), q, d.LastSeq, driverValue(tsp(d.LastPushAt)),
+		int64(d.ClockOffset), d.AppVersion, d.Rejected, d.Conflicted, d.ID.String())
+	if err != nil {
+		return dbErr(err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return dbErr(err)
+	} else if n == 0 {
+		return notFound("device", d.ID)
+	}
+	return nil
 }
 
 // CasesByID returns the cases that exist among ids, locked for update.
