@@ -17,15 +17,19 @@
 **   - before any other operation on the same file (read, sync, truncate,
 **     size, lock, unlock, file control, memory-mapped fetch, close), so the
 **     connection that wrote the bytes always reads them back, and a
-**     checkpoint's pages are in the file before it syncs the file and
-**     records how far it got (SQLite syncs there at synchronous=NORMAL,
-**     which the store always sets);
+**     checkpoint's pages are in the file before it records how far it got
+**     (it calls SQLITE_FCNTL_CKPT_DONE, then truncates or syncs, first);
 **   - before any shared-memory lock or barrier: the file's own buffer, and
 **     every WAL file's. A commit is published to other connections by the
 **     second copy of the WAL-index header, written after a barrier
 **     (walIndexWriteHdr), so no reader is told of a frame still in a buffer;
 **   - when the buffer would pass WALBUF_MAX bytes, and for any write that
 **     does not continue the buffered run.
+**
+** A database file's writes are gathered only once it has mapped the
+** WAL-index (shared memory), that is in WAL mode, where the only writes to
+** it are checkpoints'. In rollback-journal mode the journal is deleted to
+** commit, possibly without a sync, and the pages must reach the file first.
 **
 ** Journal and temporary files and the shared memory go straight to the unix
 ** VFS. A write-out that fails where no error can be returned (a barrier,
@@ -51,7 +55,8 @@ struct BufFile {
   sqlite3_file base;
   sqlite3_file *real;    /* the unix VFS's file, allocated right after this */
   int isWal;             /* a WAL file */
-  int buffered;          /* a WAL or main database file: writes are gathered */
+  int buffered;          /* a WAL or main database file: writes may be gathered */
+  int walMode;           /* a main database file that has mapped shared memory */
   char *buf;             /* buffered bytes, to be written at bufOff */
   sqlite3_int64 bufOff;
   int bufLen;
@@ -67,13 +72,17 @@ static pthread_mutex_t listMu = PTHREAD_MUTEX_INITIALIZER;
 static BufFile *walFiles;
 static long long nWrites, nFlushes; /* calls saved and made, for tests */
 
-/* flushLocked writes the buffer out; the caller holds p->mu. */
+/* flushLocked writes the buffer out; the caller holds p->mu. A buffer that
+** fails to go out is kept, so the next operation on the file tries again
+** and fails too: a checkpoint, which ignores the result of the file control
+** that flushes its pages, then fails at its truncate or sync instead of
+** recording pages that never reached the file. */
 static int flushLocked(BufFile *p) {
   int rc = SQLITE_OK;
   if (p->bufLen > 0) {
     rc = p->real->pMethods->xWrite(p->real, p->buf, p->bufLen, p->bufOff);
     __atomic_add_fetch(&nFlushes, 1, __ATOMIC_RELAXED);
-    p->bufLen = 0;
+    if (rc == SQLITE_OK) p->bufLen = 0;
   }
   return rc;
 }
@@ -99,7 +108,7 @@ static void flushAll(void) {
 
 static int bufWrite(sqlite3_file *f, const void *data, int n, sqlite3_int64 off) {
   BufFile *p = (BufFile *)f;
-  if (!p->buffered) return p->real->pMethods->xWrite(p->real, data, n, off);
+  if (!p->buffered || (!p->isWal && !p->walMode)) return p->real->pMethods->xWrite(p->real, data, n, off);
   int rc = SQLITE_OK;
   pthread_mutex_lock(&p->mu);
   __atomic_add_fetch(&nWrites, 1, __ATOMIC_RELAXED);
@@ -213,6 +222,8 @@ static int bufDeviceCharacteristics(sqlite3_file *f) {
 
 static int bufShmMap(sqlite3_file *f, int pg, int pgsz, int extend, void volatile **pp) {
   BufFile *p = (BufFile *)f;
+  /* Only a database in WAL mode maps shared memory. */
+  p->walMode = 1;
   return p->real->pMethods->xShmMap(p->real, pg, pgsz, extend, pp);
 }
 

@@ -190,3 +190,28 @@ func TestWALBufCrashChild(t *testing.T) {
 		fmt.Println(k)
 	}
 }
+
+// TestWALBufLeavesRollbackJournalAlone: a database in rollback-journal mode
+// commits by deleting its journal, possibly without a sync, so its page
+// writes must reach the file at once: the shim gathers nothing for it.
+func TestWALBufLeavesRollbackJournalAlone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.db")
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=DELETE&_synchronous=OFF")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec("CREATE TABLE t (k INTEGER, i INTEGER, payload BLOB, PRIMARY KEY (k, i))"); err != nil {
+		t.Fatal(err)
+	}
+	writes0, _ := walbufStats()
+	for k := 0; k < 5; k++ {
+		if err := commitBatch(db, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if writes, _ := walbufStats(); writes != writes0 {
+		t.Errorf("%d writes of a rollback-journal database went through the buffer", writes-writes0)
+	}
+}
