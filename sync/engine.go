@@ -153,25 +153,16 @@ func (e *Engine) Push(ctx context.Context, actor models.Actor, req PushRequest) 
 		if dev.Revoked() {
 			return models.Errorf(models.CodeDeviceRevoked, "this device was revoked")
 		}
+		// cmds are in sequence order, so the replays (at or below the
+		// high-water mark) are a prefix and the new commands the rest.
 		var replays []int64
-		fresh := cmds // a Command is large: copied only when some are replays
-		for i, c := range cmds {
+		for _, c := range cmds {
 			if c.Seq > dev.LastSeq {
-				continue
-			}
-			if replays == nil {
-				fresh = append(make([]models.Command, 0, len(cmds)), cmds[:i]...)
+				break
 			}
 			replays = append(replays, c.Seq)
 		}
-		if replays != nil {
-			fresh = fresh[:0]
-			for _, c := range cmds {
-				if c.Seq > dev.LastSeq {
-					fresh = append(fresh, c)
-				}
-			}
-		}
+		fresh := cmds[len(replays):]
 		b := e.newBatch(ctx, tx, actor, now, offset)
 		b.reserve(len(fresh))
 		stored := map[int64]models.Outcome{}
