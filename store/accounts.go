@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"slices"
 	"time"
@@ -184,7 +185,7 @@ func (d *DB) DeleteSession(ctx context.Context, id string) error {
 // lookupErr maps a failed single-row read: no row is ErrNotFound naming what
 // was looked for.
 func lookupErr(err error, what string, key any) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	if errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, sql.ErrNoRows) {
 		return notFound(what, key)
 	}
 	return dbErr(err)

@@ -44,12 +44,8 @@ func (t *txStore) LockDevice(ctx context.Context, id uuid.UUID) (models.Device, 
 		return q
 	})
 	var row deviceRow
-	err := conn(t.g).QueryRowContext(stmtCtx(ctx, t.g), q, id.String()).Scan(row.fields()...)
-	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return models.Device{}, notFound("device", id)
-		}
-		return models.Device{}, dbErr(err)
+	if err := conn(t.g).QueryRowContext(stmtCtx(ctx, t.g), q, id.String()).Scan(row.fields()...); err != nil {
+		return models.Device{}, lookupErr(err, "device", id)
 	}
 	return row.model(), nil
 }

@@ -157,14 +157,8 @@ func (s *server) stop() { s.Stop() }
 
 // cpu returns the server process's user+system CPU seconds.
 func (s *server) cpu() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.Pid()))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100
+	u, k, _ := s.cpuSplit()
+	return u + k
 }
 
 // cpuSplit returns the server's user and system CPU seconds and its minor
