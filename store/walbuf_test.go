@@ -25,6 +25,14 @@ func openWAL(t testing.TB, path string) *sql.DB {
 	return db
 }
 
+// createWALBufTable makes the table commitBatch writes to.
+func createWALBufTable(t testing.TB, db *sql.DB) {
+	t.Helper()
+	if _, err := db.Exec("CREATE TABLE t (k INTEGER, i INTEGER, payload BLOB, PRIMARY KEY (k, i))"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // commitBatch writes one transaction of walbufRows rows tagged k.
 func commitBatch(db *sql.DB, k int) error {
 	tx, err := db.Begin()
@@ -49,9 +57,7 @@ func TestWALBufVisibleAtCommit(t *testing.T) {
 	w := openWAL(t, path)
 	defer w.Close()
 	w.SetMaxOpenConns(1)
-	if _, err := w.Exec("CREATE TABLE t (k INTEGER, i INTEGER, payload BLOB, PRIMARY KEY (k, i))"); err != nil {
-		t.Fatal(err)
-	}
+	createWALBufTable(t, w)
 	// Checkpoints every hundred pages, and both sides read the database
 	// through a memory map as the store's connections do, so the test also
 	// covers checkpointed pages read back by another connection and the WAL
@@ -119,9 +125,7 @@ func TestWALBufCrash(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "c.db")
 	db := openWAL(t, path)
-	if _, err := db.Exec("CREATE TABLE t (k INTEGER, i INTEGER, payload BLOB, PRIMARY KEY (k, i))"); err != nil {
-		t.Fatal(err)
-	}
+	createWALBufTable(t, db)
 	db.Close()
 	for round := 0; round < 3; round++ {
 		cmd := osexec.Command(os.Args[0], "-test.run=^TestWALBufCrashChild$")
@@ -202,9 +206,7 @@ func TestWALBufLeavesRollbackJournalAlone(t *testing.T) {
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec("CREATE TABLE t (k INTEGER, i INTEGER, payload BLOB, PRIMARY KEY (k, i))"); err != nil {
-		t.Fatal(err)
-	}
+	createWALBufTable(t, db)
 	writes0, _ := walbufStats()
 	for k := 0; k < 5; k++ {
 		if err := commitBatch(db, k); err != nil {
