@@ -278,7 +278,16 @@ func (c *console) login(user string) {
 	c.waitReady()
 }
 
-// caseState reads a case's state through the API as the district clerk.
+// logout signs out through the top bar and waits for the login form: the
+// session ends with an asynchronous request, and a login started before it
+// answers would find the old session still alive.
+func (c *console) logout() {
+	c.t.Helper()
+	c.click(`#logout`)
+	c.do(chromedp.WaitVisible(chromedp.ID("login-username")))
+}
+
+// caseDetail reads a case's detail through the API as the district clerk.
 func (c *console) caseDetail(id uuid.UUID) caseDetail {
 	c.t.Helper()
 	var d caseDetail
@@ -367,8 +376,7 @@ func TestConsoleLoginAndQueue(t *testing.T) {
 	c.waitJS(`document.documentElement.lang === 'zh-CN' && document.querySelector('.topnav a[data-view="cases"]')?.textContent === '案件队列'`)
 	c.waitReady()
 	// Logout ends the session: the API no longer answers the cookie.
-	c.click(`#logout`)
-	c.do(chromedp.WaitVisible(chromedp.ID("login-username")))
+	c.logout()
 	status := eval[int](c, `fetch('/api/v1/me').then(r => r.status)`)
 	if status != http.StatusUnauthorized {
 		t.Errorf("after logout /me = %d, want 401", status)
@@ -555,7 +563,7 @@ func TestConsoleWithdrawPhoto(t *testing.T) {
 		t.Errorf("a clerk is offered %d withdraw buttons", n)
 	}
 	c.click(`dialog.preview .form-buttons button:last-child`)
-	c.click(`#logout`)
+	c.logout()
 
 	c.login("supervisor")
 	c.goTo("#/cases/" + id.String())
