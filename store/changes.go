@@ -45,8 +45,13 @@ func (d *DB) Changes(ctx context.Context, q models.ChangeQuery) (models.ChangePa
 		if s <= q.After {
 			return nil
 		}
-		sqlText := "SELECT " + strings.Join(caseCols, ", ") +
-			" FROM cases WHERE change_seq > ? AND change_seq <= ? AND NOT deleted"
+		var ps *packedSelect
+		sel := strings.Join(caseCols, ", ")
+		if !d.pg {
+			ps = casePacked
+			sel = ps.list
+		}
+		sqlText := "SELECT " + sel + " FROM cases WHERE change_seq > ? AND change_seq <= ? AND NOT deleted"
 		args := []any{q.After, s}
 		if cond, cargs, ok := scopeSQL(q.Scope, ""); ok {
 			sqlText += " AND " + cond
@@ -57,7 +62,7 @@ func (d *DB) Changes(ctx context.Context, q models.ChangeQuery) (models.ChangePa
 		if d.pg {
 			sqlText = rebindPG(sqlText)
 		}
-		rows, err := queryCases(ctx, tx, sqlText, args...)
+		rows, err := queryCasesWith(ctx, tx, ps, sqlText, args...)
 		if err != nil {
 			return err
 		}
@@ -200,7 +205,11 @@ func (d *DB) photosInRange(ctx context.Context, tx *gorm.DB, r pageRange) ([]mod
 	for i, c := range photoCols {
 		cols[i] = "p." + c
 	}
-	q := "SELECT " + strings.Join(cols, ", ") + " FROM photos AS p JOIN cases AS c ON c.id = p.case_id WHERE " + cond +
+	sel := strings.Join(cols, ", ")
+	if !d.pg {
+		sel = photoPacked.list
+	}
+	q := "SELECT " + sel + " FROM photos AS p JOIN cases AS c ON c.id = p.case_id WHERE " + cond +
 		" ORDER BY p.created_at, p.id"
 	if d.pg {
 		q = rebindPG(q)
@@ -213,7 +222,12 @@ func (d *DB) photosInRange(ctx context.Context, tx *gorm.DB, r pageRange) ([]mod
 	var out []models.PhotoRecord
 	for rows.Next() {
 		var pr photoRow
-		if err := rows.Scan(pr.fields()...); err != nil {
+		if d.pg {
+			err = rows.Scan(pr.fields()...)
+		} else {
+			err = photoPacked.scan(rows, pr.fields())
+		}
+		if err != nil {
 			return nil, dbErr(err)
 		}
 		p, err := pr.model()

@@ -244,6 +244,18 @@ func exec(ctx context.Context, g *gorm.DB, query string, args ...any) error {
 
 // queryCases runs a SELECT of caseCols and scans the rows.
 func queryCases(ctx context.Context, g *gorm.DB, query string, args ...any) ([]caseRow, error) {
+	return queryCasesWith(ctx, g, nil, query, args...)
+}
+
+// casePacked and photoPacked read cases and photos on SQLite's pull path.
+var (
+	casePacked  = newPackedSelect(caseCols, (&caseRow{}).fields(), "")
+	photoPacked = newPackedSelect(photoCols, (&photoRow{}).fields(), "p")
+)
+
+// queryCasesWith runs a SELECT of caseCols, or of ps's list when ps is not
+// nil, and scans the rows.
+func queryCasesWith(ctx context.Context, g *gorm.DB, ps *packedSelect, query string, args ...any) ([]caseRow, error) {
 	rows, err := conn(g).QueryContext(stmtCtx(ctx, g), query, args...)
 	if err != nil {
 		return nil, dbErr(err)
@@ -252,7 +264,13 @@ func queryCases(ctx context.Context, g *gorm.DB, query string, args ...any) ([]c
 	var out []caseRow
 	for rows.Next() {
 		out = append(out, caseRow{})
-		if err := rows.Scan(out[len(out)-1].fields()...); err != nil {
+		fields := out[len(out)-1].fields()
+		if ps != nil {
+			err = ps.scan(rows, fields)
+		} else {
+			err = rows.Scan(fields...)
+		}
+		if err != nil {
 			return nil, dbErr(err)
 		}
 	}
