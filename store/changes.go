@@ -220,12 +220,13 @@ func (d *DB) photosInRange(ctx context.Context, tx *gorm.DB, r pageRange) ([]mod
 	}
 	defer rows.Close()
 	var out []models.PhotoRecord
+	sc := photoPacked.scanner()
 	for rows.Next() {
 		var pr photoRow
 		if d.pg {
 			err = rows.Scan(pr.fields()...)
 		} else {
-			err = photoPacked.scan(rows, pr.fields())
+			err = sc.scan(rows, pr.fields())
 		}
 		if err != nil {
 			return nil, dbErr(err)

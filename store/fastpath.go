@@ -262,11 +262,15 @@ func queryCasesWith(ctx context.Context, g *gorm.DB, ps *packedSelect, query str
 	}
 	defer rows.Close()
 	var out []caseRow
+	var sc *packedScanner
+	if ps != nil {
+		sc = ps.scanner()
+	}
 	for rows.Next() {
 		out = append(out, caseRow{})
 		fields := out[len(out)-1].fields()
-		if ps != nil {
-			err = ps.scan(rows, fields)
+		if sc != nil {
+			err = sc.scan(rows, fields)
 		} else {
 			err = rows.Scan(fields...)
 		}

@@ -76,19 +76,36 @@ func newPackedSelect(cols []string, fields []any, alias string) *packedSelect {
 
 // scan reads the current row of rows into fields.
 func (ps *packedSelect) scan(rows *sql.Rows, fields []any) error {
-	packed := make([]string, len(ps.texts))
-	dest := make([]any, 0, len(ps.texts)+len(ps.reals))
-	for i := range packed {
-		dest = append(dest, &packed[i])
+	return ps.scanner().scan(rows, fields)
+}
+
+// packedScanner scans the rows of one packed select, reusing its buffers
+// from row to row.
+type packedScanner struct {
+	ps     *packedSelect
+	packed []string
+	dest   []any
+}
+
+func (ps *packedSelect) scanner() *packedScanner {
+	sc := &packedScanner{ps: ps, packed: make([]string, len(ps.texts)), dest: make([]any, len(ps.texts)+len(ps.reals))}
+	for i := range sc.packed {
+		sc.dest[i] = &sc.packed[i]
 	}
-	for _, i := range ps.reals {
-		dest = append(dest, fields[i])
+	return sc
+}
+
+// scan reads the current row of rows into fields.
+func (sc *packedScanner) scan(rows *sql.Rows, fields []any) error {
+	n := len(sc.packed)
+	for k, i := range sc.ps.reals {
+		sc.dest[n+k] = fields[i]
 	}
-	if err := rows.Scan(dest...); err != nil {
+	if err := rows.Scan(sc.dest...); err != nil {
 		return err
 	}
-	for k, idx := range ps.texts {
-		if err := unpack(packed[k], idx, fields); err != nil {
+	for k, idx := range sc.ps.texts {
+		if err := unpack(sc.packed[k], idx, fields); err != nil {
 			return err
 		}
 	}
@@ -143,14 +160,20 @@ func assignPacked(dst any, v string, null bool) error {
 		if null {
 			*d = nil
 		} else {
-			*d = &v
+			s := v // a copy, so that v does not escape on every call
+			*d = &s
 		}
 	case *uuid.UUID:
-		var src any // uuid.UUID.Scan: NULL and "" are the nil UUID
-		if !null {
-			src = v
+		// As uuid.UUID.Scan (which would box v): NULL and "" leave the
+		// nil UUID.
+		if null || v == "" {
+			return nil
 		}
-		return d.Scan(src)
+		u, err := uuid.Parse(v)
+		if err != nil {
+			return fmt.Errorf("Scan: %v", err)
+		}
+		*d = u
 	case *int64:
 		if null {
 			return errNullInto("int64")
