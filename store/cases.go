@@ -139,14 +139,10 @@ func photosOfLocked(g *gorm.DB, col string, ids []uuid.UUID, lock bool) ([]model
 		if lock && pg {
 			kind, suffix = kind+"_locked", " FOR UPDATE"
 		}
-		q := cachedSQL(kind, len(part), pg, func() string {
-			return "SELECT " + strings.Join(photoCols, ", ") + " FROM photos WHERE " + col + " IN (" +
-				placeholders(len(part)) + ") ORDER BY created_at, id" + suffix
+		cond, args := idsIn(pg, col, part)
+		q := cachedSQL(kind, len(args), pg, func() string {
+			return "SELECT " + strings.Join(photoCols, ", ") + " FROM photos WHERE " + cond + " ORDER BY created_at, id" + suffix
 		})
-		args := make([]any, len(part))
-		for i, id := range part {
-			args[i] = id
-		}
 		rows, err := conn(g).QueryContext(g.Statement.Context, q, args...)
 		if err != nil {
 			return nil, dbErr(err)

@@ -197,3 +197,18 @@ func FuzzParseSQLiteTime(f *testing.F) {
 		}
 	})
 }
+
+// TestJSONUUIDs: the JSON array idsIn binds on SQLite holds each id's text.
+func TestJSONUUIDs(t *testing.T) {
+	ids := []uuid.UUID{uuid.Nil, uuid.Must(uuid.NewV7()), uuid.New(), uuid.Max}
+	var want []string
+	for _, id := range ids {
+		want = append(want, `"`+id.String()+`"`)
+	}
+	if got := jsonUUIDs(ids); got != "["+strings.Join(want, ",")+"]" {
+		t.Errorf("jsonUUIDs = %s", got)
+	}
+	if got := jsonUUIDs(nil); got != "[]" {
+		t.Errorf("jsonUUIDs(nil) = %s", got)
+	}
+}

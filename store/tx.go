@@ -77,15 +77,11 @@ func (t *txStore) CasesByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID
 		lock = " FOR UPDATE"
 	}
 	for _, part := range chunks(ids) {
-		q := cachedSQL("cases_by_id", len(part), t.d.pg, func() string {
+		cond, args := idsIn(t.d.pg, "id", part)
+		q := cachedSQL("cases_by_id", len(args), t.d.pg, func() string {
 			// Ordered by id so concurrent transactions lock rows in one order.
-			return "SELECT " + strings.Join(caseCols, ", ") + " FROM cases WHERE id IN (" +
-				placeholders(len(part)) + ") ORDER BY id" + lock
+			return "SELECT " + strings.Join(caseCols, ", ") + " FROM cases WHERE " + cond + " ORDER BY id" + lock
 		})
-		args := make([]any, len(part))
-		for i, id := range part {
-			args[i] = id
-		}
 		rows, err := queryCases(ctx, t.g, q, args...)
 		if err != nil {
 			return nil, err
@@ -413,13 +409,10 @@ func (t *txStore) OutcomeByCommand(ctx context.Context, commandID uuid.UUID) (mo
 func (t *txStore) UsedCommandIDs(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
 	out := map[uuid.UUID]bool{}
 	for _, part := range chunks(ids) {
-		q := cachedSQL("used_command_ids", len(part), t.d.pg, func() string {
-			return "SELECT command_id FROM outcomes WHERE command_id IN (" + placeholders(len(part)) + ")"
+		cond, args := idsIn(t.d.pg, "command_id", part)
+		q := cachedSQL("used_command_ids", len(args), t.d.pg, func() string {
+			return "SELECT command_id FROM outcomes WHERE " + cond
 		})
-		args := make([]any, len(part))
-		for i, id := range part {
-			args[i] = id
-		}
 		rs, err := conn(t.g).QueryContext(stmtCtx(ctx, t.g), q, args...)
 		if err != nil {
 			return nil, dbErr(err)
