@@ -653,3 +653,34 @@ func appendUUID(b []byte, id uuid.UUID) []byte {
 	hex.Encode(buf[24:], id[10:])
 	return append(b, buf[:]...)
 }
+
+// slicePool keeps slices of the push path's rows and statement arguments
+// for reuse: a 100-report push built about 300 KB of them, a fifth of its
+// allocations, each time the garbage collector's to find and free.
+type slicePool[T any] struct{ p gosync.Pool }
+
+// get returns a slice of n zero values.
+func (sp *slicePool[T]) get(n int) *[]T {
+	if s, _ := sp.p.Get().(*[]T); s != nil && cap(*s) >= n {
+		*s = (*s)[:n]
+		return s
+	}
+	s := make([]T, n)
+	return &s
+}
+
+// put zeroes s, so that the pool holds no references, and keeps it. Only
+// the first len(*s) values may have been set.
+func (sp *slicePool[T]) put(s *[]T) {
+	clear(*s)
+	*s = (*s)[:0]
+	sp.p.Put(s)
+}
+
+var (
+	anyPool     slicePool[any]
+	caseRows    slicePool[caseRow]
+	historyRows slicePool[historyRow]
+	photoRows   slicePool[photoRow]
+	outcomeRows slicePool[outcomeRow]
+)

@@ -181,7 +181,9 @@ func (t *txStore) PutCases(ctx context.Context, cases []models.Case, prev []*mod
 	for i := range cases {
 		cases[i].ChangeSeq = first + int64(pos[cases[i].ID])
 	}
-	rows := make([]caseRow, len(last))
+	rp := caseRows.get(len(last))
+	defer caseRows.put(rp)
+	rows := *rp
 	var exits []exitRow
 	for k, i := range last {
 		c := &cases[i]
@@ -201,7 +203,9 @@ func (t *txStore) PutCases(ctx context.Context, cases []models.Case, prev []*mod
 		}
 	}
 	err = batches(len(rows), func(lo, hi int) error {
-		args := make([]any, 0, (hi-lo)*len(caseCols))
+		ap := anyPool.get((hi - lo) * len(caseCols))
+		defer anyPool.put(ap)
+		args := (*ap)[:0]
 		for i := lo; i < hi; i++ {
 			args = rows[i].values(args)
 		}
@@ -233,8 +237,10 @@ func (t *txStore) AppendHistory(ctx context.Context, entries []models.HistoryEnt
 	}
 	cols := historyCols[1:] // the database numbers the entries
 	return batches(len(entries), func(lo, hi int) error {
-		args := make([]any, 0, (hi-lo)*len(cols))
-		rows := make([]historyRow, hi-lo) // args point into them
+		ap, rp := anyPool.get((hi-lo)*len(cols)), historyRows.get(hi-lo)
+		defer anyPool.put(ap)
+		defer historyRows.put(rp)
+		args, rows := (*ap)[:0], *rp // args point into rows
 		for i := lo; i < hi; i++ {
 			rows[i-lo] = toHistoryRow(&entries[i])
 			args = rows[i-lo].values(args)
@@ -311,8 +317,10 @@ func (t *txStore) PutPhotos(ctx context.Context, photos []models.PhotoRecord) er
 	// Hand-written like the other push-path writes: a report batch records a
 	// hundred photos, and GORM's upsert builder cost more than the insert.
 	return batches(len(photos), func(lo, hi int) error {
-		args := make([]any, 0, (hi-lo)*len(photoCols))
-		rows := make([]photoRow, hi-lo) // args point into them
+		ap, rp := anyPool.get((hi-lo)*len(photoCols)), photoRows.get(hi-lo)
+		defer anyPool.put(ap)
+		defer photoRows.put(rp)
+		args, rows := (*ap)[:0], *rp // args point into rows
 		for i := lo; i < hi; i++ {
 			rows[i-lo] = toPhotoRow(&photos[i])
 			args = rows[i-lo].values(args)
@@ -356,8 +364,10 @@ func (t *txStore) GetConflict(ctx context.Context, id uuid.UUID) (models.Conflic
 // CodeAlreadyExists.
 func (t *txStore) PutOutcomes(ctx context.Context, outcomes []models.Outcome) error {
 	err := batches(len(outcomes), func(lo, hi int) error {
-		args := make([]any, 0, (hi-lo)*len(outcomeCols))
-		rows := make([]outcomeRow, hi-lo) // args point into them
+		ap, rp := anyPool.get((hi-lo)*len(outcomeCols)), outcomeRows.get(hi-lo)
+		defer anyPool.put(ap)
+		defer outcomeRows.put(rp)
+		args, rows := (*ap)[:0], *rp // args point into rows
 		for i := lo; i < hi; i++ {
 			rows[i-lo] = toOutcomeRow(&outcomes[i])
 			args = rows[i-lo].values(args)
