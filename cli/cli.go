@@ -159,10 +159,13 @@ func serve(ctx context.Context, args []string, env Env, demo bool) error {
 	}
 	log := c.logger(env.Stderr)
 	if os.Getenv("GOGC") == "" {
-		// A sync server's live heap is small (tens of MB) and churns fast, so
+		// A sync server's live heap is small (a few MB) and churns fast, so
 		// at Go's default GOGC=100 the collector runs so often that it costs
-		// about a quarter of the push CPU. 400 trades a few MB for that.
-		debug.SetGCPercent(400)
+		// about a quarter of the push CPU. 800 trades some memory for that:
+		// against 400, with both servers benched side by side (so that the
+		// machine's swings hit both), 4% less CPU per pushed report and 16%
+		// less per pulled change, for a peak RSS of 159 MB instead of 143 MB.
+		debug.SetGCPercent(800)
 	}
 	if path := env.Getenv("FIELDSYNC_CPU_PROFILE"); path != "" {
 		// Profiling a live server from the outside: the file is written at shutdown.
