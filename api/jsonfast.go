@@ -7,8 +7,9 @@ import (
 
 // fastJSON is Echo's JSON serializer for responses. Pull pages are the hot
 // path (a thousand cases per page) and github.com/goccy/go-json encodes the
-// same output as encoding/json at a fraction of its CPU; requests are still
-// decoded by encoding/json in decodeJSON, whose error types give our codes.
+// same output as encoding/json at a fraction of its CPU (sonic, which
+// decodes requests in decodeJSON, encoded a pull page in twice go-json's
+// time). Requests go through decodeJSON, not Deserialize.
 type fastJSON struct{}
 
 // Serialize writes i as JSON.
