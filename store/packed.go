@@ -148,7 +148,9 @@ func unpack(s string, idx []int, fields []any) error {
 // assignPacked stores v (a column's text; null for NULL) in dst as
 // database/sql's Scan stores the value mattn/go-sqlite3 returns for it: a
 // string for TEXT, an int64 for INTEGER (and so for booleans), a time.Time
-// parsed from the text of a TIMESTAMP column.
+// parsed from the text of a TIMESTAMP column. One case differs: a TIMESTAMP
+// column holding a number (the store writes times as text) is an error,
+// where mattn would read an INTEGER as a Unix time.
 func assignPacked(dst any, v string, null bool) error {
 	switch d := dst.(type) {
 	case *string:
@@ -201,24 +203,50 @@ func assignPacked(dst any, v string, null bool) error {
 		case v == "0":
 			*d = false
 		default:
-			return fmt.Errorf("store: packed boolean %q", v)
+			// mattn reads an INTEGER in a BOOLEAN column as n > 0, and Scan
+			// a text as strconv.ParseBool does.
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				*d = n > 0
+				return nil
+			}
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("store: packed boolean %q: %w", v, err)
+			}
+			*d = b
 		}
 	case *time.Time:
 		if null {
 			return errNullInto("time.Time")
 		}
+		if isNumber(v) {
+			return fmt.Errorf("store: packed time %q is a number", v)
+		}
 		*d = parseSQLiteTime(v)
 	case **time.Time:
 		if null {
 			*d = nil
-		} else {
-			t := parseSQLiteTime(v)
-			*d = &t
+			return nil
 		}
+		if isNumber(v) {
+			return fmt.Errorf("store: packed time %q is a number", v)
+		}
+		t := parseSQLiteTime(v)
+		*d = &t
 	default:
 		return fmt.Errorf("store: cannot unpack into %T", dst)
 	}
 	return nil
+}
+
+// isNumber reports whether v is how SQLite renders a number (a column of
+// NUMERIC affinity, as TIMESTAMP is, stores numeric text as a number).
+func isNumber(v string) bool {
+	if v == "" || strings.Trim(v, "0123456789+-.e") != "" {
+		return false
+	}
+	_, err := strconv.ParseFloat(v, 64)
+	return err == nil
 }
 
 func errNullInto(typ string) error {
