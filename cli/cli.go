@@ -167,6 +167,12 @@ func serve(ctx context.Context, args []string, env Env, demo bool) error {
 		// less per pulled change, for a peak RSS of 159 MB instead of 143 MB.
 		debug.SetGCPercent(800)
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		if lim := defaultMemoryLimit(); lim > 0 {
+			debug.SetMemoryLimit(lim)
+			log.Info("soft memory limit set", "bytes", lim)
+		}
+	}
 	if path := env.Getenv("FIELDSYNC_CPU_PROFILE"); path != "" {
 		// Profiling a live server from the outside: the file is written at shutdown.
 		f, err := os.Create(path)
