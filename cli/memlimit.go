@@ -12,7 +12,7 @@ const maxDefaultMemoryLimit = 1 << 30
 // defaultMemoryLimit returns the soft memory limit serve sets when
 // GOMEMLIMIT is not: a quarter of the memory the process may use (the
 // machine's, or its cgroup's when that is lower), at most 1 GiB; 0 when
-// neither can be read. GOGC=800 lets the heap grow to nine times what was
+// neither can be read. GOGC=400 lets the heap grow to five times what was
 // live at the last collection, and the limit makes the collector run sooner
 // as the process nears it, so a small box is not filled by garbage.
 func defaultMemoryLimit() int64 {
