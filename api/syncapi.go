@@ -123,11 +123,25 @@ func (a *API) pull(c *echo.Context) error {
 		out.Removals = append(out.Removals, RemovalDTO{CaseID: r.CaseID, Reason: r.Reason})
 	}
 	// The next cursor also travels in headers, so a client can ask for the
-	// next page while it still parses this one.
-	h := c.Response().Header()
+	// next page while it still parses this one. The headers go out at once,
+	// before the page is encoded: a pipelining client's next request then
+	// runs on another core while this page is encoded and sent.
+	w := c.Response()
+	h := w.Header()
 	h.Set("Fieldsync-Cursor", res.Cursor)
 	h.Set("Fieldsync-Has-More", strconv.FormatBool(res.HasMore))
-	return ok(c, out)
+	h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	w.WriteHeader(http.StatusOK)
+	if f, isFlusher := w.(http.Flusher); isFlusher {
+		f.Flush()
+	} else if rw, err := echo.UnwrapResponse(w); err == nil {
+		if f, isFlusher := rw.ResponseWriter.(http.Flusher); isFlusher {
+			f.Flush()
+		}
+	}
+	// An error now can only cut the body short (the status is sent); the
+	// client's JSON decoder then fails and it pulls the page again.
+	return fastJSON{}.Serialize(c, out, "")
 }
 
 // events streams server-sent events: "changed" whenever a change in the
