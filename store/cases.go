@@ -52,9 +52,10 @@ func (d *DB) ListCases(ctx context.Context, q models.CaseQuery) ([]models.Case, 
 		// paging follows id, so this order holds within a page.
 		order = "CASE WHEN c.deadline IS NULL THEN 1 ELSE 0 END, c.deadline, c.id DESC"
 	}
-	qs := d.bind("SELECT " + aliasedCaseCols("c") + " FROM cases AS c WHERE " + where(conds) +
+	sel, ps := d.caseSelect("c")
+	qs := d.bind("SELECT " + sel + " FROM cases AS c WHERE " + where(conds) +
 		" ORDER BY " + order + " LIMIT ?")
-	rows, err := queryCases(ctx, d.read(ctx), qs, append(args, pageLimit(q.Limit))...)
+	rows, err := queryCases(ctx, d.read(ctx), ps, qs, append(args, pageLimit(q.Limit))...)
 	if err != nil {
 		return nil, err
 	}

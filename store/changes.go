@@ -45,12 +45,7 @@ func (d *DB) Changes(ctx context.Context, q models.ChangeQuery) (models.ChangePa
 		if s <= q.After {
 			return nil
 		}
-		var ps *packedSelect
-		sel := strings.Join(caseCols, ", ")
-		if !d.pg {
-			ps = casePacked
-			sel = ps.list
-		}
+		sel, ps := d.caseSelect("")
 		sqlText := "SELECT " + sel + " FROM cases WHERE change_seq > ? AND change_seq <= ? AND NOT deleted"
 		args := []any{q.After, s}
 		if cond, cargs, ok := scopeSQL(q.Scope, ""); ok {
@@ -62,7 +57,7 @@ func (d *DB) Changes(ctx context.Context, q models.ChangeQuery) (models.ChangePa
 		if d.pg {
 			sqlText = rebindPG(sqlText)
 		}
-		rows, err := queryCasesWith(ctx, tx, ps, sqlText, args...)
+		rows, err := queryCases(ctx, tx, ps, sqlText, args...)
 		if err != nil {
 			return err
 		}

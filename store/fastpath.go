@@ -243,20 +243,33 @@ func exec(ctx context.Context, g *gorm.DB, query string, args ...any) error {
 	return dbErr(err)
 }
 
-// queryCases runs a SELECT of caseCols and scans the rows.
-func queryCases(ctx context.Context, g *gorm.DB, query string, args ...any) ([]caseRow, error) {
-	return queryCasesWith(ctx, g, nil, query, args...)
-}
-
-// casePacked and photoPacked read cases and photos on SQLite's pull path.
+// Packed selects of cases (unqualified, and as alias c) and of photos (as
+// alias p), which SQLite's reads of many rows use (see packedSelect).
 var (
 	casePacked  = newPackedSelect(caseCols, (&caseRow{}).fields(), "")
+	caseCPacked = newPackedSelect(caseCols, (&caseRow{}).fields(), "c")
 	photoPacked = newPackedSelect(photoCols, (&photoRow{}).fields(), "p")
+	caseList    = strings.Join(caseCols, ", ")
 )
 
-// queryCasesWith runs a SELECT of caseCols, or of ps's list when ps is not
-// nil, and scans the rows.
-func queryCasesWith(ctx context.Context, g *gorm.DB, ps *packedSelect, query string, args ...any) ([]caseRow, error) {
+// caseSelect returns the select list of a case read, its columns qualified
+// by alias ("" or "c"), and the packed select that reads it: on SQLite a
+// packedSelect, on PostgreSQL none (nil, and the plain column list).
+func (d *DB) caseSelect(alias string) (string, *packedSelect) {
+	switch {
+	case !d.pg && alias == "":
+		return casePacked.list, casePacked
+	case !d.pg:
+		return caseCPacked.list, caseCPacked
+	case alias == "":
+		return caseList, nil
+	}
+	return aliasedCaseCols(alias), nil
+}
+
+// queryCases runs a SELECT of caseSelect's list and scans the rows, through
+// ps when it is not nil.
+func queryCases(ctx context.Context, g *gorm.DB, ps *packedSelect, query string, args ...any) ([]caseRow, error) {
 	rows, err := conn(g).QueryContext(stmtCtx(ctx, g), query, args...)
 	if err != nil {
 		return nil, dbErr(err)

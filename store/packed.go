@@ -74,11 +74,6 @@ func newPackedSelect(cols []string, fields []any, alias string) *packedSelect {
 	return ps
 }
 
-// scan reads the current row of rows into fields.
-func (ps *packedSelect) scan(rows *sql.Rows, fields []any) error {
-	return ps.scanner().scan(rows, fields)
-}
-
 // packedScanner scans the rows of one packed select, reusing its buffers
 // from row to row.
 type packedScanner struct {
@@ -219,24 +214,33 @@ func assignPacked(dst any, v string, null bool) error {
 		if null {
 			return errNullInto("time.Time")
 		}
-		if isNumber(v) {
-			return fmt.Errorf("store: packed time %q is a number", v)
+		t, err := packedTime(v)
+		if err != nil {
+			return err
 		}
-		*d = parseSQLiteTime(v)
+		*d = t
 	case **time.Time:
 		if null {
 			*d = nil
 			return nil
 		}
-		if isNumber(v) {
-			return fmt.Errorf("store: packed time %q is a number", v)
+		t, err := packedTime(v)
+		if err != nil {
+			return err
 		}
-		t := parseSQLiteTime(v)
 		*d = &t
 	default:
 		return fmt.Errorf("store: cannot unpack into %T", dst)
 	}
 	return nil
+}
+
+// packedTime parses the text of a TIMESTAMP column; a number is an error.
+func packedTime(v string) (time.Time, error) {
+	if isNumber(v) {
+		return time.Time{}, fmt.Errorf("store: packed time %q is a number", v)
+	}
+	return parseSQLiteTime(v), nil
 }
 
 // isNumber reports whether v is how SQLite renders a number (a column of

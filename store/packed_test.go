@@ -153,7 +153,7 @@ func readOne(db *sql.DB, q string, fields []any, ps *packedSelect) ([]any, error
 		return nil, sql.ErrNoRows
 	}
 	if ps != nil {
-		err = ps.scan(rows, fields)
+		err = ps.scanner().scan(rows, fields)
 	} else {
 		err = rows.Scan(fields...)
 	}

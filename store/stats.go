@@ -139,7 +139,8 @@ func (d *DB) StatsCases(ctx context.Context, q models.CaseQuery, since, until ti
 	conds, args := caseFilter(q, "c", d.pg)
 	conds = append(conds, "c.created_at < ?", "(c.state NOT IN (?, ?) OR c.updated_at >= ?)")
 	args = append(args, ts(until), string(models.StateClosed), string(models.StateVoided), ts(since))
-	caseSQL := d.bind("SELECT " + aliasedCaseCols("c") + " FROM cases c WHERE " + where(conds) + " ORDER BY c.id")
+	sel, ps := d.caseSelect("c")
+	caseSQL := d.bind("SELECT " + sel + " FROM cases c WHERE " + where(conds) + " ORDER BY c.id")
 	histSQL := d.bind("SELECT h.case_id, h.action, h.from_state, h.to_state, h.at FROM history h " +
 		"JOIN cases c ON c.id = h.case_id WHERE " + where(conds) +
 		" AND h.kind IN (?, ?) AND h.at < ? ORDER BY h.case_id, h.id")
@@ -147,7 +148,7 @@ func (d *DB) StatsCases(ctx context.Context, q models.CaseQuery, since, until ti
 
 	var out []models.StatsCase
 	err := d.snapshot(ctx, func(tx *gorm.DB) error {
-		rows, err := queryCases(ctx, tx, caseSQL, args...)
+		rows, err := queryCases(ctx, tx, ps, caseSQL, args...)
 		if err != nil {
 			return err
 		}
@@ -196,9 +197,10 @@ func (d *DB) ListCasesByID(ctx context.Context, q models.CaseQuery, ids []uuid.U
 			conds = append(conds, "c.id < ?")
 			args = append(args, q.After)
 		}
-		s := d.bind("SELECT " + aliasedCaseCols("c") + " FROM cases c WHERE " + where(conds) +
+		sel, ps := d.caseSelect("c")
+		s := d.bind("SELECT " + sel + " FROM cases c WHERE " + where(conds) +
 			" ORDER BY c.id DESC LIMIT " + itoa(limit))
-		got, err := queryCases(ctx, d.read(ctx), s, args...)
+		got, err := queryCases(ctx, d.read(ctx), ps, s, args...)
 		if err != nil {
 			return nil, err
 		}

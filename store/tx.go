@@ -78,11 +78,12 @@ func (t *txStore) CasesByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID
 	}
 	for _, part := range chunks(ids) {
 		cond, args := idsIn(t.d.pg, "id", part)
+		sel, ps := t.d.caseSelect("")
 		q := cachedSQL("cases_by_id", len(args), t.d.pg, func() string {
 			// Ordered by id so concurrent transactions lock rows in one order.
-			return "SELECT " + strings.Join(caseCols, ", ") + " FROM cases WHERE " + cond + " ORDER BY id" + lock
+			return "SELECT " + sel + " FROM cases WHERE " + cond + " ORDER BY id" + lock
 		})
-		rows, err := queryCases(ctx, t.g, q, args...)
+		rows, err := queryCases(ctx, t.g, ps, q, args...)
 		if err != nil {
 			return nil, err
 		}
