@@ -132,16 +132,25 @@ func (a *API) pull(c *echo.Context) error {
 	h.Set("Fieldsync-Has-More", strconv.FormatBool(res.HasMore))
 	h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
 	w.WriteHeader(http.StatusOK)
-	if f, isFlusher := w.(http.Flusher); isFlusher {
+	if f, ok := flusherOf(w); ok {
 		f.Flush()
-	} else if rw, err := echo.UnwrapResponse(w); err == nil {
-		if f, isFlusher := rw.ResponseWriter.(http.Flusher); isFlusher {
-			f.Flush()
-		}
 	}
 	// An error now can only cut the body short (the status is sent); the
 	// client's JSON decoder then fails and it pulls the page again.
 	return fastJSON{}.Serialize(c, out, "")
+}
+
+// flusherOf returns the http.Flusher of w, or of the writer Echo's
+// response wraps.
+func flusherOf(w http.ResponseWriter) (http.Flusher, bool) {
+	if f, ok := w.(http.Flusher); ok {
+		return f, true
+	}
+	if rw, err := echo.UnwrapResponse(w); err == nil {
+		f, ok := rw.ResponseWriter.(http.Flusher)
+		return f, ok
+	}
+	return nil, false
 }
 
 // events streams server-sent events: "changed" whenever a change in the
@@ -156,12 +165,7 @@ func (a *API) events(c *echo.Context) error {
 		return models.Errorf(models.CodeUnavailable, "events are not enabled")
 	}
 	w := c.Response()
-	flusher, okf := w.(http.Flusher)
-	if !okf {
-		if rw, err := echo.UnwrapResponse(w); err == nil {
-			flusher, okf = rw.ResponseWriter.(http.Flusher)
-		}
-	}
+	flusher, okf := flusherOf(w)
 	if !okf {
 		return models.Errorf(models.CodeUnavailable, "streaming is not supported here")
 	}
