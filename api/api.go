@@ -51,6 +51,10 @@ type Deps struct {
 	SecureCookies bool
 	// SessionTTL is how long a login lasts.
 	SessionTTL time.Duration
+	// CredentialTTL is how long a resolved token is reused without reading
+	// the store again (2 s when zero; negative: never). Changes made through
+	// this process's store apply at once whatever it is (see credCache).
+	CredentialTTL time.Duration
 	// SkewThreshold flags device clocks in the device list.
 	SkewThreshold time.Duration
 	// Console is the console's static file system, served at /; nil for none.
@@ -101,6 +105,7 @@ type API struct {
 	metrics *httpMetrics
 	now     func() time.Time
 	conv    coordConverter
+	creds   *credCache
 }
 
 // New builds the API and its routes.
@@ -117,6 +122,9 @@ func New(d Deps) *API {
 	if d.SessionTTL == 0 {
 		d.SessionTTL = 12 * time.Hour
 	}
+	if d.CredentialTTL == 0 {
+		d.CredentialTTL = 2 * time.Second
+	}
 	if d.SkewThreshold == 0 {
 		d.SkewThreshold = 2 * time.Minute
 	}
@@ -132,7 +140,7 @@ func New(d Deps) *API {
 	if st, ok := d.Store.(models.StatsStore); ok && d.Stats == nil {
 		d.Stats = st
 	}
-	a := &API{d: d, log: d.Logger, now: d.Now, metrics: newHTTPMetrics(d.Registry)}
+	a := &API{d: d, log: d.Logger, now: d.Now, metrics: newHTTPMetrics(d.Registry), creds: newCredCache(d.CredentialTTL, 4096)}
 	a.conv = func(sys string, lat, lon float64) (float64, float64) {
 		if d.Convert == nil || sys == "" || sys == "wgs84" {
 			return lat, lon

@@ -3,6 +3,7 @@ package api_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/fieldsync/fieldsync/internal/testenv"
 )
@@ -44,5 +45,65 @@ func TestEnrolAndRevoke(t *testing.T) {
 	r := e.Do("admin", http.MethodPost, "/api/v1/devices", map[string]string{"username": "clerk", "name": "x"}, nil)
 	if r.StatusCode != http.StatusUnprocessableEntity || r.Problem() != "invalid_input" {
 		t.Errorf("enrolling a clerk: %d %s", r.StatusCode, r.Body)
+	}
+}
+
+// TestCredentialsFollowChanges: a token resolved once is reused, yet a
+// revocation or logout made through this server applies to the very next
+// request, however long the reuse lasts (here an hour), and a revocation made
+// by another server on the same database applies once the reuse ends.
+func TestCredentialsFollowChanges(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{CredentialTTL: time.Hour})
+	enrol := func(e *testenv.Env) (id, token string) {
+		var out struct {
+			Device struct {
+				ID string `json:"id"`
+			} `json:"device"`
+			Token string `json:"token"`
+		}
+		e.Do("admin", http.MethodPost, "/api/v1/devices", map[string]string{"username": "gw1", "name": "TAB-" + testenv.NewID().String()[:8]}, &out).Must(t, http.StatusCreated)
+		return out.Device.ID, out.Token
+	}
+
+	id, tok := enrol(e)
+	for range 2 {
+		e.DoToken(tok, http.MethodGet, "/api/v1/sync/pull", nil, nil).Must(t, http.StatusOK)
+	}
+	e.Do("admin", http.MethodPost, "/api/v1/devices/"+id+"/revoke", nil, nil).Must(t, http.StatusNoContent)
+	if r := e.DoToken(tok, http.MethodGet, "/api/v1/sync/pull", nil, nil); r.StatusCode != http.StatusUnauthorized || r.Problem() != "device_revoked" {
+		t.Errorf("pull right after the revocation: %d %s", r.StatusCode, r.Body)
+	}
+
+	sess := e.Login("clerk", testenv.Password)
+	e.DoToken(sess, http.MethodGet, "/api/v1/devices", nil, nil).Must(t, http.StatusOK)
+	e.DoToken(sess, http.MethodPost, "/api/v1/auth/logout", nil, nil).Must(t, http.StatusNoContent)
+	if r := e.DoToken(sess, http.MethodGet, "/api/v1/devices", nil, nil); r.StatusCode != http.StatusUnauthorized || r.Problem() != "invalid_token" {
+		t.Errorf("request right after logout: %d %s", r.StatusCode, r.Body)
+	}
+}
+
+// TestRevocationOnAnotherServer: a second server on the same database
+// revokes a device; this server refuses the device once its reuse of the
+// resolved token (CredentialTTL) has run out.
+func TestRevocationOnAnotherServer(t *testing.T) {
+	const ttl = 300 * time.Millisecond
+	e := testenv.Start(t, testenv.Options{CredentialTTL: ttl})
+	var out struct {
+		Device struct {
+			ID string `json:"id"`
+		} `json:"device"`
+		Token string `json:"token"`
+	}
+	e.Do("admin", http.MethodPost, "/api/v1/devices", map[string]string{"username": "gw1", "name": "TAB-0418"}, &out).Must(t, http.StatusCreated)
+	e.DoToken(out.Token, http.MethodGet, "/api/v1/sync/pull", nil, nil).Must(t, http.StatusOK)
+
+	other := testenv.Start(t, testenv.Options{Dir: e.Dir, DSN: e.DSN, NoFixture: true})
+	other.DoToken(e.Users["admin"].Token, http.MethodPost, "/api/v1/devices/"+out.Device.ID+"/revoke", nil, nil).Must(t, http.StatusNoContent)
+	if r := other.DoToken(out.Token, http.MethodGet, "/api/v1/sync/pull", nil, nil); r.Problem() != "device_revoked" {
+		t.Errorf("the revoking server still accepts the device: %d %s", r.StatusCode, r.Body)
+	}
+	time.Sleep(ttl + 50*time.Millisecond)
+	if r := e.DoToken(out.Token, http.MethodGet, "/api/v1/sync/pull", nil, nil); r.StatusCode != http.StatusUnauthorized || r.Problem() != "device_revoked" {
+		t.Errorf("%v after another server revoked the device: %d %s", ttl, r.StatusCode, r.Body)
 	}
 }

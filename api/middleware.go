@@ -342,7 +342,12 @@ func (a *API) resolveToken(ctx context.Context, tok string) (models.Actor, *mode
 	bad := models.Errorf(models.CodeInvalidToken, "the token is not valid").WithHint("log in again or re-enrol the device")
 	switch {
 	case strings.HasPrefix(tok, auth.PrefixDevice):
-		dev, err := a.d.Store.DeviceByTokenHash(ctx, auth.HashToken(tok))
+		h := auth.HashToken(tok)
+		epoch := a.d.Store.CredentialsEpoch()
+		if e, ok := a.creds.get(h, epoch); ok {
+			return e.actor, nil, nil
+		}
+		dev, err := a.d.Store.DeviceByTokenHash(ctx, h)
 		if models.IsNotFound(err) {
 			return models.Actor{}, nil, bad
 		} else if err != nil {
@@ -357,6 +362,7 @@ func (a *API) resolveToken(ctx context.Context, tok string) (models.Actor, *mode
 			return models.Actor{}, nil, err
 		}
 		actor.DeviceID = dev.ID
+		a.creds.put(h, credEntry{actor: actor, epoch: epoch})
 		return actor, nil, nil
 	case strings.HasPrefix(tok, auth.PrefixSession):
 		s, actor, err := a.resolveSession(ctx, tok)
@@ -369,17 +375,26 @@ func (a *API) resolveToken(ctx context.Context, tok string) (models.Actor, *mode
 }
 
 func (a *API) resolveSession(ctx context.Context, tok string) (models.Session, models.Actor, error) {
-	s, err := a.d.Store.SessionByID(ctx, auth.HashToken(tok))
-	if models.IsNotFound(err) {
-		return s, models.Actor{}, models.Errorf(models.CodeInvalidToken, "the session is not valid").WithHint("log in again")
-	} else if err != nil {
-		return s, models.Actor{}, err
+	h := auth.HashToken(tok)
+	epoch := a.d.Store.CredentialsEpoch()
+	e, ok := a.creds.get(h, epoch)
+	if !ok {
+		s, err := a.d.Store.SessionByID(ctx, h)
+		if models.IsNotFound(err) {
+			return s, models.Actor{}, models.Errorf(models.CodeInvalidToken, "the session is not valid").WithHint("log in again")
+		} else if err != nil {
+			return s, models.Actor{}, err
+		}
+		if e.actor, err = a.actorFor(ctx, s.UserID); err != nil {
+			return s, models.Actor{}, err
+		}
+		e.sess, e.epoch = s, epoch
+		a.creds.put(h, e)
 	}
-	if a.now().After(s.ExpiresAt) {
-		return s, models.Actor{}, models.Errorf(models.CodeInvalidToken, "the session expired").WithHint("log in again")
+	if a.now().After(e.sess.ExpiresAt) {
+		return e.sess, models.Actor{}, models.Errorf(models.CodeInvalidToken, "the session expired").WithHint("log in again")
 	}
-	actor, err := a.actorFor(ctx, s.UserID)
-	return s, actor, err
+	return e.sess, e.actor, nil
 }
 
 // actorFor builds the actor of a user, with the scope their role and

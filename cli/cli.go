@@ -154,8 +154,17 @@ func serve(ctx context.Context, args []string, env Env, demo bool) error {
 	demoFlag := fs.Bool("demo", demo || envBool(env, "DEMO"), "load the demo district into an empty database and print its logins")
 	secure := fs.Bool("secure-cookies", envBool(env, "SECURE_COOKIES"), "mark the console cookie Secure (when served over TLS)")
 	assume := fs.Bool("unsafe-assume-evidence", false, "count photos as arrived without their bytes (benchmarks only; never in production)")
+	credTTL := fs.String("credential-ttl", envOr(env, "CREDENTIAL_TTL", "2s"),
+		"how long a resolved token is reused: the longest another server on the same database takes to see a revocation or logout (0s: never reuse)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	ttl, err := time.ParseDuration(*credTTL)
+	if err != nil || ttl < 0 {
+		return fmt.Errorf("--credential-ttl: want a duration such as 2s, got %q", *credTTL)
+	}
+	if ttl == 0 {
+		ttl = -1 // server.Config reads zero as its default
 	}
 	log := c.logger(env.Stderr)
 	if os.Getenv("GOGC") == "" {
@@ -185,7 +194,7 @@ func serve(ctx context.Context, args []string, env Env, demo bool) error {
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	cfg := server.Config{Addr: *addr, DataDir: c.dataDir, DSN: c.dsn, Demo: *demoFlag, Logger: log, SecureCookies: *secure, AssumeEvidence: *assume,
-		Console: consoleFS()}
+		Console: consoleFS(), CredentialTTL: ttl}
 	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		return err

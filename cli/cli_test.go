@@ -92,4 +92,10 @@ func TestUsage(t *testing.T) {
 	if code, out, _ := run(t, nil, "help"); code != 0 || !strings.Contains(out, "fieldsync serve") {
 		t.Fatalf("help: %d %q", code, out)
 	}
+	for _, bad := range []string{"soon", "-1s"} {
+		code, _, errs := run(t, nil, "serve", "--data-dir", t.TempDir(), "--credential-ttl", bad)
+		if code == 0 || !strings.Contains(errs, "--credential-ttl") {
+			t.Errorf("serve --credential-ttl %s: exit %d, stderr %q", bad, code, errs)
+		}
+	}
 }

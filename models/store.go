@@ -49,6 +49,13 @@ type Store interface {
 	// TouchDevice records a pull: its time, clock offset and cursor position.
 	TouchDevice(ctx context.Context, id uuid.UUID, pulledAt time.Time, offset time.Duration, seq int64) error
 
+	// CredentialsEpoch returns a counter the store raises after every change
+	// it makes to users, grid assignments, device revocations and sessions,
+	// so that a cache of resolved tokens can tell when it went stale. Changes
+	// made by another process (another server on the same PostgreSQL
+	// database, or the command line) do not raise it.
+	CredentialsEpoch() uint64
+
 	CreateSession(ctx context.Context, s Session) error
 	SessionByID(ctx context.Context, id string) (Session, error)
 	DeleteSession(ctx context.Context, id string) error

@@ -60,6 +60,11 @@ type Config struct {
 	// waits for evidence. Never in production: it exists for benchmarks and
 	// tests whose photos are placeholders.
 	AssumeEvidence bool
+	// CredentialTTL is how long a resolved token is reused before the store
+	// is read again; it bounds how long another process's revocation, logout
+	// or grid change goes unseen here (see api.Deps; 2 s when zero, negative
+	// turns the reuse off).
+	CredentialTTL time.Duration
 }
 
 func (c *Config) defaults() {
@@ -167,7 +172,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			}
 		},
 		Convert: toWGS84, SecureCookies: cfg.SecureCookies, Console: cfg.Console,
-		Uploads: photos, Photos: photoServer{photos},
+		Uploads: photos, Photos: photoServer{photos}, CredentialTTL: cfg.CredentialTTL,
 	})
 	apiRef = s.API
 	return s, nil

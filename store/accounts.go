@@ -16,7 +16,7 @@ import (
 // CreateUser inserts u; an existing username or id gives CodeAlreadyExists.
 func (d *DB) CreateUser(ctx context.Context, u models.User) error {
 	row := toUserRow(u)
-	if err := d.write(ctx, func(g *gorm.DB) error { return g.Create(&row).Error }); err != nil {
+	if err := d.credentialsChanged(d.write(ctx, func(g *gorm.DB) error { return g.Create(&row).Error })); err != nil {
 		return exists(err, "a user with this username already exists")
 	}
 	return nil
@@ -58,7 +58,7 @@ func (d *DB) SetUserGrids(ctx context.Context, userID uuid.UUID, grids []string)
 	grids = slices.Clone(grids)
 	slices.Sort(grids)
 	grids = slices.Compact(grids)
-	return d.writeTx(ctx, func(tx *gorm.DB) error {
+	return d.credentialsChanged(d.writeTx(ctx, func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&userRow{}).Where("id = ?", userID).Count(&n).Error; err != nil {
 			return dbErr(err)
@@ -77,7 +77,7 @@ func (d *DB) SetUserGrids(ctx context.Context, userID uuid.UUID, grids []string)
 			rows[i] = userGridRow{UserID: userID, GridCode: g}
 		}
 		return dbErr(tx.CreateInBatches(rows, batchSize).Error)
-	})
+	}))
 }
 
 // UserGrids returns the grid codes bound to a user, sorted.
@@ -137,9 +137,9 @@ func (d *DB) ListDevices(ctx context.Context) ([]models.Device, error) {
 
 // RevokeDevice marks a device revoked at at; ErrNotFound when it does not exist.
 func (d *DB) RevokeDevice(ctx context.Context, id uuid.UUID, at time.Time) error {
-	return d.write(ctx, func(g *gorm.DB) error {
+	return d.credentialsChanged(d.write(ctx, func(g *gorm.DB) error {
 		return affected(g.Model(&deviceRow{}).Where("id = ?", id).Update("revoked_at", ts(at)), "device", id)
-	})
+	}))
 }
 
 // TouchDevice records a pull: its time, the clock offset and the cursor's
@@ -177,9 +177,9 @@ func (d *DB) SessionByID(ctx context.Context, id string) (models.Session, error)
 // DeleteSession removes a session. Deleting one that does not exist is not an
 // error, so a repeated logout succeeds.
 func (d *DB) DeleteSession(ctx context.Context, id string) error {
-	return d.write(ctx, func(g *gorm.DB) error {
+	return d.credentialsChanged(d.write(ctx, func(g *gorm.DB) error {
 		return dbErr(g.Where("id = ?", id).Delete(&sessionRow{}).Error)
-	})
+	}))
 }
 
 // lookupErr maps a failed single-row read: no row is ErrNotFound naming what

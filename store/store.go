@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/driver/postgres"
@@ -51,6 +52,20 @@ type DB struct {
 	log *slog.Logger
 	// rw and ro are the transaction options of Update and of snapshot reads.
 	rw, ro *sql.TxOptions
+	// creds is raised after each change to users, grid assignments, device
+	// revocations or sessions (see CredentialsEpoch).
+	creds atomic.Uint64
+}
+
+// CredentialsEpoch returns a counter raised after every committed change this
+// store makes to users, their grids, device revocations and sessions.
+func (d *DB) CredentialsEpoch() uint64 { return d.creds.Load() }
+
+// credentialsChanged raises the epoch once the change err reports has
+// committed (or may have: a failed commit can still have landed).
+func (d *DB) credentialsChanged(err error) error {
+	d.creds.Add(1)
+	return err
 }
 
 var (

@@ -119,6 +119,8 @@ type Options struct {
 	// RealEvidence makes commands wait for their photos' bytes, as in
 	// production. Off by default: most tests push placeholder photo records.
 	RealEvidence bool
+	// CredentialTTL is the server's; zero keeps its default.
+	CredentialTTL time.Duration
 }
 
 // Start starts a server on port 0 with a temp data dir and the fixture.
@@ -137,7 +139,8 @@ func Start(t testing.TB, opt Options) *Env {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir, DSN: dsn, Demo: opt.Demo,
-		ShutdownTimeout: 5 * time.Second, AssumeEvidence: !opt.RealEvidence})
+		ShutdownTimeout: 5 * time.Second, AssumeEvidence: !opt.RealEvidence,
+		CredentialTTL: opt.CredentialTTL})
 	if err != nil {
 		cancel()
 		t.Fatalf("server.New: %v", err)
