@@ -384,12 +384,18 @@ func (t *txStore) PutOutcomes(ctx context.Context, outcomes []models.Outcome) er
 	return nil
 }
 
+// outcomesBySeqWhere selects a device's outcomes by sequence number. Device
+// commands are numbered from 1, and the seq > 0 term is what lets SQLite use
+// the partial index outcomes_device_seq (WHERE seq > 0) rather than scan
+// every outcome ever stored.
+const outcomesBySeqWhere = "device_id = ? AND seq > 0 AND seq IN ?"
+
 // OutcomesBySeq returns the stored outcomes of a device for the given seqs.
 func (t *txStore) OutcomesBySeq(ctx context.Context, deviceID uuid.UUID, seqs []int64) (map[int64]models.Outcome, error) {
 	out := make(map[int64]models.Outcome, len(seqs))
 	for _, part := range chunks(seqs) {
 		var rows []outcomeRow
-		if err := t.db(ctx).Where("device_id = ? AND seq IN ?", deviceID, part).Find(&rows).Error; err != nil {
+		if err := t.db(ctx).Where(outcomesBySeqWhere, deviceID, part).Find(&rows).Error; err != nil {
 			return nil, dbErr(err)
 		}
 		os, err := outcomeModels(rows)
