@@ -45,18 +45,7 @@ func (d *DB) Changes(ctx context.Context, q models.ChangeQuery) (models.ChangePa
 		if s <= q.After {
 			return nil
 		}
-		sel, ps := d.caseSelect("")
-		sqlText := "SELECT " + sel + " FROM cases WHERE change_seq > ? AND change_seq <= ? AND NOT deleted"
-		args := []any{q.After, s}
-		if cond, cargs, ok := scopeSQL(q.Scope, ""); ok {
-			sqlText += " AND " + cond
-			args = append(args, cargs...)
-		}
-		sqlText += " ORDER BY change_seq LIMIT ?"
-		args = append(args, limit+1)
-		if d.pg {
-			sqlText = rebindPG(sqlText)
-		}
+		sqlText, args, ps := d.changesSQL(q.Scope, q.After, s, limit+1)
 		rows, err := queryCases(ctx, tx, ps, sqlText, args...)
 		if err != nil {
 			return err
@@ -82,7 +71,7 @@ func (d *DB) Changes(ctx context.Context, q models.ChangeQuery) (models.ChangePa
 		// The page's cases are exactly those in (After, end] within the scope,
 		// so their photos, comments and conflicts are found by the same range
 		// through a join, rather than by a thousand-id IN list.
-		rng := pageRange{after: q.After, end: end, scope: q.Scope}
+		rng := pageRange{after: q.After, end: end, scope: q.Scope, cases: d.casesBySeq("c")}
 		if page.Photos, err = d.photosInRange(tx.Statement.Context, tx, rng); err != nil {
 			return err
 		}
@@ -104,6 +93,43 @@ func (d *DB) Changes(ctx context.Context, q models.ChangeQuery) (models.ChangePa
 		return models.ChangePage{}, err
 	}
 	return page, nil
+}
+
+// changesSQL returns the query of a pull page's upserts: the cases in scope
+// whose change_seq is in (after, upTo], in that order, at most limit of them,
+// with its arguments and packed scanner (nil on PostgreSQL).
+func (d *DB) changesSQL(scope models.Scope, after, upTo int64, limit int) (string, []any, *packedSelect) {
+	sel, ps := d.caseSelect("")
+	sqlText := "SELECT " + sel + " FROM " + d.casesBySeq("") + " WHERE change_seq > ? AND change_seq <= ? AND NOT deleted"
+	args := []any{after, upTo}
+	if cond, cargs, ok := scopeSQL(scope, ""); ok {
+		sqlText += " AND " + cond
+		args = append(args, cargs...)
+	}
+	sqlText += " ORDER BY change_seq LIMIT ?"
+	args = append(args, limit)
+	if d.pg {
+		sqlText = rebindPG(sqlText)
+	}
+	return sqlText, args, ps
+}
+
+// casesBySeq names the cases table, with alias when it is not "", for a read by change_seq range. SQLite
+// plans without statistics (fieldsync never runs ANALYZE), and for a scope of
+// grids or units it chose the grid, reporter or unit index and sorted every
+// case in scope on every page, so a grid worker's pull cost grew with their
+// grids' cases rather than with what changed since the cursor. On SQLite the
+// range is therefore forced through the change_seq index; PostgreSQL keeps
+// statistics and picks the range itself.
+func (d *DB) casesBySeq(alias string) string {
+	t := "cases"
+	if alias != "" {
+		t += " AS " + alias
+	}
+	if !d.pg {
+		t += " INDEXED BY cases_change_seq"
+	}
+	return t
 }
 
 // removals returns the removals of the page (q.After, end], one per case with
@@ -173,6 +199,7 @@ func conflictsOf(g *gorm.DB, caseIDs []uuid.UUID) ([]models.Conflict, error) {
 type pageRange struct {
 	after, end int64
 	scope      models.Scope
+	cases      string // the cases table aliased c, as DB.casesBySeq names it
 }
 
 // where returns the condition on the cases table (alias c) and its args.
@@ -189,7 +216,7 @@ func (r pageRange) where() (string, []any) {
 // join restricts g (a table aliased x with a case_id column) to the range.
 func (r pageRange) join(g *gorm.DB) *gorm.DB {
 	cond, args := r.where()
-	return g.Joins("JOIN cases AS c ON c.id = x.case_id").Where(cond, args...)
+	return g.Joins("JOIN "+r.cases+" ON c.id = x.case_id").Where(cond, args...)
 }
 
 // photosInRange returns the photo records of the page's cases, scanned by hand
@@ -204,7 +231,7 @@ func (d *DB) photosInRange(ctx context.Context, tx *gorm.DB, r pageRange) ([]mod
 	if !d.pg {
 		sel = photoPacked.list
 	}
-	q := "SELECT " + sel + " FROM photos AS p JOIN cases AS c ON c.id = p.case_id WHERE " + cond +
+	q := "SELECT " + sel + " FROM photos AS p JOIN " + r.cases + " ON c.id = p.case_id WHERE " + cond +
 		" ORDER BY p.created_at, p.id"
 	if d.pg {
 		q = rebindPG(q)
