@@ -24,3 +24,11 @@ func walbufStats() (writes, flushes int64) {
 	C.fieldsync_walbuf_stats(&w, &f)
 	return int64(w), int64(f)
 }
+
+// walbufReadStats returns the reads of WAL files in this process that the
+// VFS served from its mapping of the file and those it passed to read calls.
+func walbufReadStats() (mapped, calls int64) {
+	var m, c C.longlong
+	C.fieldsync_walbuf_read_stats(&m, &c)
+	return int64(m), int64(c)
+}

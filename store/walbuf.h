@@ -82,5 +82,6 @@ int sqlite3_vfs_register(sqlite3_vfs *, int makeDflt);
 int fieldsync_sqlite_setup(void);
 int fieldsync_walbuf_register(void);
 void fieldsync_walbuf_stats(long long *writes, long long *flushes);
+void fieldsync_walbuf_read_stats(long long *mapped, long long *calls);
 
 #endif

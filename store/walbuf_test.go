@@ -50,8 +50,9 @@ func commitBatch(db *sql.DB, k int) error {
 
 // TestWALBufVisibleAtCommit holds the buffering VFS to its contract: a
 // transaction's WAL frames and a checkpoint's pages go out in far fewer write
-// calls than SQLite makes, and another connection sees every committed row the moment COMMIT
-// returns, and never a row of a transaction still open.
+// calls than SQLite makes, WAL reads come from the file's mapping, and
+// another connection sees every committed row the moment COMMIT returns, and
+// never a row of a transaction still open.
 func TestWALBufVisibleAtCommit(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "w.db")
 	w := openWAL(t, path)
@@ -72,6 +73,7 @@ func TestWALBufVisibleAtCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	writes0, flushes0 := walbufStats()
+	mapped0, calls0 := walbufReadStats()
 	for k := 0; k < 40; k++ {
 		if err := commitBatch(w, k); err != nil {
 			t.Fatal(err)
@@ -113,6 +115,14 @@ func TestWALBufVisibleAtCommit(t *testing.T) {
 	t.Logf("writes asked for: %d, write calls made: %d", writes, flushes)
 	if flushes == 0 || flushes*10 > writes {
 		t.Errorf("%d WAL writes took %d write calls: not gathered", writes, flushes)
+	}
+	// The checkpoints' and the reader's WAL reads came from the mapping; read
+	// calls are left for reads past the end of the file (a new WAL's header).
+	mapped, calls := walbufReadStats()
+	mapped, calls = mapped-mapped0, calls-calls0
+	t.Logf("WAL reads from the mapping: %d, read calls: %d", mapped, calls)
+	if mapped < 1000 || calls*100 > mapped {
+		t.Errorf("WAL reads: %d from the mapping, %d read calls", mapped, calls)
 	}
 }
 
