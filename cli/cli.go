@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"runtime/debug"
@@ -128,6 +129,10 @@ func (c *common) logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
+// heapBallast is the heap floor serve keeps (see heapFloor); it is never
+// written, so it takes no memory.
+var heapBallast []byte
+
 func envOr(env Env, name, def string) string {
 	if v := env.Getenv("FIELDSYNC_" + name); v != "" {
 		return v
@@ -167,20 +172,20 @@ func serve(ctx context.Context, args []string, env Env, demo bool) error {
 		ttl = -1 // server.Config reads zero as its default
 	}
 	log := c.logger(env.Stderr)
-	if os.Getenv("GOGC") == "" {
-		// A sync server's live heap is small (a few MB) and churns fast, so
-		// at Go's default GOGC=100 the collector runs so often that it costs
-		// about a quarter of the push CPU. 400 trades a few MB for that. 800
-		// was no better overall: in 17 pairs of servers benched side by side
-		// it cost 3% more CPU per pushed report and saved 3% per pulled
-		// change, with more page faults and a larger heap.
-		debug.SetGCPercent(400)
-	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		if lim := defaultMemoryLimit(); lim > 0 {
 			debug.SetMemoryLimit(lim)
 			log.Info("soft memory limit set", "bytes", lim)
 		}
+	}
+	if os.Getenv("GOGC") == "" {
+		limit := debug.SetMemoryLimit(-1)
+		if limit == math.MaxInt64 {
+			limit = 0
+		}
+		heapBallast = make([]byte, heapFloor(limit))
+		debug.SetGCPercent(100)
+		log.Info("heap floor set", "bytes", len(heapBallast))
 	}
 	if path := env.Getenv("FIELDSYNC_CPU_PROFILE"); path != "" {
 		// Profiling a live server from the outside: the file is written at shutdown.

@@ -31,3 +31,20 @@ func TestParseMemoryLimits(t *testing.T) {
 		t.Errorf("defaultMemoryLimit() = %d", lim)
 	}
 }
+
+func TestHeapFloor(t *testing.T) {
+	for _, c := range []struct {
+		limit int64
+		want  int
+	}{
+		{0, 32 << 20},
+		{1 << 30, 32 << 20},
+		{256 << 20, 32 << 20},
+		{128 << 20, 16 << 20},
+		{64 << 20, 8 << 20},
+	} {
+		if got := heapFloor(c.limit); got != c.want {
+			t.Errorf("heapFloor(%d) = %d, want %d", c.limit, got, c.want)
+		}
+	}
+}
