@@ -147,6 +147,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		wq.Set("_foreign_keys", "1")
 		wq.Set("_busy_timeout", fmt.Sprint(sqliteBusyMillis))
 		wq.Set("_txlock", "immediate")
+		// No per-connection mutex: database/sql hands a connection to one
+		// goroutine at a time, and the writer's own connection is held
+		// under its semaphore, which is all SQLite's multi-thread mode
+		// asks. The serialized mode's lock and unlock around every bind,
+		// step and column call were 1.3% of a push's server CPU.
+		wq.Set("_mutex", "no")
 		// The writer's page cache is small on purpose. A push touches the
 		// right edge of each table and index it appends to, a few hundred
 		// KB, and reads older pages through the file mapping. A large cache
@@ -186,6 +192,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		rq.Set("_busy_timeout", fmt.Sprint(sqliteBusyMillis))
 		rq.Set("_query_only", "1")
 		rq.Set("_txlock", "deferred")
+		rq.Set("_mutex", "no") // as the writer's
 		rq.Set("_cache_size", "-16384")
 		r, err := gorm.Open(sqlite.Open(path+"?"+rq.Encode()), gcfg())
 		if err != nil {
