@@ -12,17 +12,8 @@ import (
 // works), revokes it, and the token is refused from then on.
 func TestEnrolAndRevoke(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{})
-	var enrolled struct {
-		Device struct {
-			ID string `json:"id"`
-		} `json:"device"`
-		Token string `json:"token"`
-	}
-	e.Do("admin", http.MethodPost, "/api/v1/devices", map[string]string{"username": "gw1", "name": "TAB-0417"}, &enrolled).Must(t, http.StatusCreated)
-	if enrolled.Token == "" {
-		t.Fatal("no token in the enrolment answer")
-	}
-	e.DoToken(enrolled.Token, http.MethodGet, "/api/v1/sync/pull", nil, nil).Must(t, http.StatusOK)
+	id, tok := enrolDevice(t, e, "TAB-0417")
+	e.DoToken(tok, http.MethodGet, "/api/v1/sync/pull", nil, nil).Must(t, http.StatusOK)
 	var list struct {
 		Items []struct {
 			ID    string `json:"id"`
@@ -35,9 +26,9 @@ func TestEnrolAndRevoke(t *testing.T) {
 			t.Fatal("the device list shows a token")
 		}
 	}
-	e.Do("clerk", http.MethodPost, "/api/v1/devices/"+enrolled.Device.ID+"/revoke", nil, nil).Must(t, http.StatusForbidden)
-	e.Do("admin", http.MethodPost, "/api/v1/devices/"+enrolled.Device.ID+"/revoke", nil, nil).Must(t, http.StatusNoContent)
-	res := e.DoToken(enrolled.Token, http.MethodGet, "/api/v1/sync/pull", nil, nil).Must(t, http.StatusUnauthorized)
+	e.Do("clerk", http.MethodPost, "/api/v1/devices/"+id+"/revoke", nil, nil).Must(t, http.StatusForbidden)
+	e.Do("admin", http.MethodPost, "/api/v1/devices/"+id+"/revoke", nil, nil).Must(t, http.StatusNoContent)
+	res := e.DoToken(tok, http.MethodGet, "/api/v1/sync/pull", nil, nil).Must(t, http.StatusUnauthorized)
 	if res.Problem() != "device_revoked" {
 		t.Errorf("revoked token: code %q, want device_revoked", res.Problem())
 	}
@@ -54,18 +45,7 @@ func TestEnrolAndRevoke(t *testing.T) {
 // by another server on the same database applies once the reuse ends.
 func TestCredentialsFollowChanges(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{CredentialTTL: time.Hour})
-	enrol := func(e *testenv.Env) (id, token string) {
-		var out struct {
-			Device struct {
-				ID string `json:"id"`
-			} `json:"device"`
-			Token string `json:"token"`
-		}
-		e.Do("admin", http.MethodPost, "/api/v1/devices", map[string]string{"username": "gw1", "name": "TAB-" + testenv.NewID().String()[:8]}, &out).Must(t, http.StatusCreated)
-		return out.Device.ID, out.Token
-	}
-
-	id, tok := enrol(e)
+	id, tok := enrolDevice(t, e, "TAB-0419")
 	for range 2 {
 		e.DoToken(tok, http.MethodGet, "/api/v1/sync/pull", nil, nil).Must(t, http.StatusOK)
 	}
@@ -88,22 +68,33 @@ func TestCredentialsFollowChanges(t *testing.T) {
 func TestRevocationOnAnotherServer(t *testing.T) {
 	const ttl = 300 * time.Millisecond
 	e := testenv.Start(t, testenv.Options{CredentialTTL: ttl})
+	id, tok := enrolDevice(t, e, "TAB-0418")
+	e.DoToken(tok, http.MethodGet, "/api/v1/sync/pull", nil, nil).Must(t, http.StatusOK)
+
+	other := testenv.Start(t, testenv.Options{Dir: e.Dir, DSN: e.DSN, NoFixture: true})
+	other.DoToken(e.Users["admin"].Token, http.MethodPost, "/api/v1/devices/"+id+"/revoke", nil, nil).Must(t, http.StatusNoContent)
+	if r := other.DoToken(tok, http.MethodGet, "/api/v1/sync/pull", nil, nil); r.Problem() != "device_revoked" {
+		t.Errorf("the revoking server still accepts the device: %d %s", r.StatusCode, r.Body)
+	}
+	time.Sleep(ttl + 50*time.Millisecond)
+	if r := e.DoToken(tok, http.MethodGet, "/api/v1/sync/pull", nil, nil); r.StatusCode != http.StatusUnauthorized || r.Problem() != "device_revoked" {
+		t.Errorf("%v after another server revoked the device: %d %s", ttl, r.StatusCode, r.Body)
+	}
+}
+
+// enrolDevice enrols a device named name for gw1 as the admin and returns its
+// id and token.
+func enrolDevice(t *testing.T, e *testenv.Env, name string) (id, token string) {
+	t.Helper()
 	var out struct {
 		Device struct {
 			ID string `json:"id"`
 		} `json:"device"`
 		Token string `json:"token"`
 	}
-	e.Do("admin", http.MethodPost, "/api/v1/devices", map[string]string{"username": "gw1", "name": "TAB-0418"}, &out).Must(t, http.StatusCreated)
-	e.DoToken(out.Token, http.MethodGet, "/api/v1/sync/pull", nil, nil).Must(t, http.StatusOK)
-
-	other := testenv.Start(t, testenv.Options{Dir: e.Dir, DSN: e.DSN, NoFixture: true})
-	other.DoToken(e.Users["admin"].Token, http.MethodPost, "/api/v1/devices/"+out.Device.ID+"/revoke", nil, nil).Must(t, http.StatusNoContent)
-	if r := other.DoToken(out.Token, http.MethodGet, "/api/v1/sync/pull", nil, nil); r.Problem() != "device_revoked" {
-		t.Errorf("the revoking server still accepts the device: %d %s", r.StatusCode, r.Body)
+	e.Do("admin", http.MethodPost, "/api/v1/devices", map[string]string{"username": "gw1", "name": name}, &out).Must(t, http.StatusCreated)
+	if out.Device.ID == "" || out.Token == "" {
+		t.Fatalf("enrolment answer without id or token: %+v", out)
 	}
-	time.Sleep(ttl + 50*time.Millisecond)
-	if r := e.DoToken(out.Token, http.MethodGet, "/api/v1/sync/pull", nil, nil); r.StatusCode != http.StatusUnauthorized || r.Problem() != "device_revoked" {
-		t.Errorf("%v after another server revoked the device: %d %s", ttl, r.StatusCode, r.Body)
-	}
+	return out.Device.ID, out.Token
 }
