@@ -52,6 +52,9 @@
 ** open drops unacknowledged frames by their checksums.
 */
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,14 +392,40 @@ static sqlite3_syscall_ptr bufGetSystemCall(sqlite3_vfs *v, const char *z) { ret
 static const char *bufNextSystemCall(sqlite3_vfs *v, const char *z) { return realVfs->xNextSystemCall(realVfs, z); }
 
 /*
+** keepMallocMemory makes glibc's malloc, which serves SQLite's page caches,
+** sorters and result texts, keep the memory it is given instead of handing
+** it back to the kernel and faulting it in again: by default it trims the
+** top of a heap as soon as 128 KB there are free and maps every block of
+** 128 KB or more afresh, and each reader connection's page cache is dropped
+** whenever a commit changes the database. Under a pull that churn was a
+** tenth of the server's CPU in page faults and heap growth (perf), on a
+** virtual machine where a fault is dear. Kept: up to 256 MB free at the top
+** of a heap (memory the process has used at its peak anyway), heaps grown
+** 16 MB at a time (address space, faulted in only when used), and blocks
+** under 4 MB from the heap. Paired bench runs: a fifth less server CPU per
+** pulled change and 14% less per pushed report. An operator's
+** GLIBC_TUNABLES is left to rule.
+*/
+static void keepMallocMemory(void) {
+#ifdef __GLIBC__
+  if (getenv("GLIBC_TUNABLES") != 0) return;
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_TOP_PAD, 16 << 20);
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+#endif
+}
+
+/*
 ** fieldsync_sqlite_setup turns SQLite's memory statistics off, before SQLite
 ** initialises (it shuts SQLite down first, which is harmless while no
 ** connection is open). With them on, every allocation and free takes a
 ** global mutex and asks malloc for the block's size, a few percent of a sync
 ** push; nothing in fieldsync reads them or sets a soft heap limit, which is
-** all they serve. It returns SQLITE_OK or SQLite's error.
+** all they serve. It first tunes malloc (keepMallocMemory). It returns
+** SQLITE_OK or SQLite's error.
 */
 int fieldsync_sqlite_setup(void) {
+  keepMallocMemory();
   int rc = sqlite3_shutdown();
   if (rc != SQLITE_OK) return rc;
   rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
