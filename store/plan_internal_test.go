@@ -32,10 +32,10 @@ func explain(t *testing.T, d *DB, q string, args ...any) string {
 }
 
 // TestSyncQueryPlans: on SQLite, which plans without statistics, a pull page
-// and its photos, comments and conflicts are read by the change_seq range for
-// every kind of scope, never by sorting every case in scope; and a replay's
-// outcome lookup uses the (device, seq) index rather than scanning every
-// outcome stored.
+// is read by the change_seq range for every kind of scope, never by sorting
+// every case in scope; its photos, comments and conflicts by their case_id
+// index, without reading the cases again; and a replay's outcome lookup uses
+// the (device, seq) index rather than scanning every outcome stored.
 func TestSyncQueryPlans(t *testing.T) {
 	ctx := context.Background()
 	d, err := Open(ctx, Config{DataDir: t.TempDir()})
@@ -59,11 +59,12 @@ func TestSyncQueryPlans(t *testing.T) {
 		if plan := explain(t, d, q, args...); !strings.Contains(plan, "USING INDEX cases_change_seq (change_seq>? AND change_seq<?)") || strings.Contains(plan, "TEMP B-TREE") {
 			t.Errorf("%s: pull page plan %q", name, plan)
 		}
-		rng := pageRange{after: 19500, end: 20500, scope: sc, cases: d.casesBySeq("c")}
+		rng := d.pageRangeOf(models.ChangeQuery{After: 19500, Scope: sc}, 20500, make([]caseRow, 1000))
 		for _, table := range []string{"comments", "conflicts", "photos"} {
 			var rows []map[string]any
 			st := rng.join(d.r.Session(&gorm.Session{DryRun: true}).Table(table + " AS x")).Select("x.*").Find(&rows).Statement
-			if plan := explain(t, d, st.SQL.String(), st.Vars...); !strings.Contains(plan, "USING INDEX cases_change_seq") {
+			plan := explain(t, d, st.SQL.String(), st.Vars...)
+			if !strings.Contains(plan, "USING INDEX "+table+"_case (case_id=?)") || strings.Contains(plan, " c ") {
 				t.Errorf("%s: %s of a page: plan %q", name, table, plan)
 			}
 		}
