@@ -175,23 +175,6 @@ func removals(tx *gorm.DB, q models.ChangeQuery, end int64) ([]models.Removal, e
 	return out, nil
 }
 
-// conflictsOf returns every conflict record, open or resolved, of the cases.
-func conflictsOf(g *gorm.DB, caseIDs []uuid.UUID) ([]models.Conflict, error) {
-	var out []models.Conflict
-	for _, part := range chunks(caseIDs) {
-		var rows []conflictRow
-		if err := g.Where("case_id IN ?", part).Order("created_at, id").Find(&rows).Error; err != nil {
-			return nil, dbErr(err)
-		}
-		cs, err := conflictModels(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, cs...)
-	}
-	return out, nil
-}
-
 // pageRange is the set of cases one pull page carries: exactly those in
 // (after, end] within the scope and not deleted, which are the page's rows.
 //
