@@ -59,9 +59,25 @@ func (c *credCache) get(h string, epoch uint64) (credEntry, bool) {
 	return e, true
 }
 
-// put stores the entry for h, resolved under e.epoch, which the caller read
-// before the lookup: a change that commits during the lookup then raises the
-// epoch past the entry's, and the entry is never used.
+// resolve returns the entry for the token hash h: the cached one when it
+// still holds under epoch, else what load returns, cached under epoch unless
+// load fails. The caller reads epoch before calling, so before load looks
+// anything up: a change that commits during the lookup then raises the epoch
+// past the entry's, and the entry is never used.
+func (c *credCache) resolve(h string, epoch uint64, load func() (credEntry, error)) (credEntry, error) {
+	if e, ok := c.get(h, epoch); ok {
+		return e, nil
+	}
+	e, err := load()
+	if err != nil {
+		return credEntry{}, err
+	}
+	e.epoch = epoch
+	c.put(h, e)
+	return e, nil
+}
+
+// put stores the entry for h, resolved under e.epoch (see resolve).
 func (c *credCache) put(h string, e credEntry) {
 	if c.ttl <= 0 {
 		return

@@ -343,27 +343,25 @@ func (a *API) resolveToken(ctx context.Context, tok string) (models.Actor, *mode
 	switch {
 	case strings.HasPrefix(tok, auth.PrefixDevice):
 		h := auth.HashToken(tok)
-		epoch := a.d.Store.CredentialsEpoch()
-		if e, ok := a.creds.get(h, epoch); ok {
-			return e.actor, nil, nil
-		}
-		dev, err := a.d.Store.DeviceByTokenHash(ctx, h)
-		if models.IsNotFound(err) {
-			return models.Actor{}, nil, bad
-		} else if err != nil {
-			return models.Actor{}, nil, err
-		}
-		if dev.Revoked() {
-			return models.Actor{}, nil, models.Errorf(models.CodeDeviceRevoked, "this device was revoked").
-				WithHint("ask an administrator to enrol it again")
-		}
-		actor, err := a.actorFor(ctx, dev.UserID)
+		e, err := a.creds.resolve(h, a.d.Store.CredentialsEpoch(), func() (credEntry, error) {
+			dev, err := a.d.Store.DeviceByTokenHash(ctx, h)
+			if models.IsNotFound(err) {
+				return credEntry{}, bad
+			} else if err != nil {
+				return credEntry{}, err
+			}
+			if dev.Revoked() {
+				return credEntry{}, models.Errorf(models.CodeDeviceRevoked, "this device was revoked").
+					WithHint("ask an administrator to enrol it again")
+			}
+			actor, err := a.actorFor(ctx, dev.UserID)
+			actor.DeviceID = dev.ID
+			return credEntry{actor: actor}, err
+		})
 		if err != nil {
 			return models.Actor{}, nil, err
 		}
-		actor.DeviceID = dev.ID
-		a.creds.put(h, credEntry{actor: actor, epoch: epoch})
-		return actor, nil, nil
+		return e.actor, nil, nil
 	case strings.HasPrefix(tok, auth.PrefixSession):
 		s, actor, err := a.resolveSession(ctx, tok)
 		if err != nil {
@@ -376,20 +374,18 @@ func (a *API) resolveToken(ctx context.Context, tok string) (models.Actor, *mode
 
 func (a *API) resolveSession(ctx context.Context, tok string) (models.Session, models.Actor, error) {
 	h := auth.HashToken(tok)
-	epoch := a.d.Store.CredentialsEpoch()
-	e, ok := a.creds.get(h, epoch)
-	if !ok {
+	e, err := a.creds.resolve(h, a.d.Store.CredentialsEpoch(), func() (credEntry, error) {
 		s, err := a.d.Store.SessionByID(ctx, h)
 		if models.IsNotFound(err) {
-			return s, models.Actor{}, models.Errorf(models.CodeInvalidToken, "the session is not valid").WithHint("log in again")
+			return credEntry{}, models.Errorf(models.CodeInvalidToken, "the session is not valid").WithHint("log in again")
 		} else if err != nil {
-			return s, models.Actor{}, err
+			return credEntry{}, err
 		}
-		if e.actor, err = a.actorFor(ctx, s.UserID); err != nil {
-			return s, models.Actor{}, err
-		}
-		e.sess, e.epoch = s, epoch
-		a.creds.put(h, e)
+		actor, err := a.actorFor(ctx, s.UserID)
+		return credEntry{actor: actor, sess: s}, err
+	})
+	if err != nil {
+		return models.Session{}, models.Actor{}, err
 	}
 	if a.now().After(e.sess.ExpiresAt) {
 		return e.sess, models.Actor{}, models.Errorf(models.CodeInvalidToken, "the session expired").WithHint("log in again")

@@ -111,11 +111,12 @@ func (d *DB) changesSQL(scope models.Scope, after, upTo int64, limit int) (strin
 	return sqlText, args, ps
 }
 
-// casesBySeq names the cases table, with alias when it is not "", for a read by change_seq range. SQLite
-// plans without statistics (fieldsync never runs ANALYZE), and for a scope of
-// grids or units it chose the grid, reporter or unit index and sorted every
-// case in scope on every page, so a grid worker's pull cost grew with their
-// grids' cases rather than with what changed since the cursor. On SQLite the
+// casesBySeq names the cases table, with alias when it is not "", for a read
+// by change_seq range. SQLite plans without statistics (fieldsync never runs
+// ANALYZE), and for a scope of grids or units it chose the grid, reporter or
+// unit index and sorted every case in scope on every page, so a grid
+// worker's pull cost grew with their grids' cases rather than with what
+// changed since the cursor. On SQLite the
 // range is therefore forced through the change_seq index; PostgreSQL keeps
 // statistics and picks the range itself.
 func (d *DB) casesBySeq(alias string) string {
@@ -215,14 +216,14 @@ func (r pageRange) where(alias string) (join, cond string, args []any) {
 		cond += " AND " + sc
 		args = append(args, sargs...)
 	}
-	return " JOIN cases AS c ON c.id = " + alias + ".case_id", cond, args
+	return "JOIN cases AS c ON c.id = " + alias + ".case_id", cond, args
 }
 
 // join restricts g (a table aliased x with a case_id column) to the range.
 func (r pageRange) join(g *gorm.DB) *gorm.DB {
 	join, cond, args := r.where("x")
 	if join != "" {
-		g = g.Joins(strings.TrimPrefix(join, " "))
+		g = g.Joins(join)
 	}
 	return g.Where(cond, args...)
 }
@@ -239,7 +240,7 @@ func (d *DB) photosInRange(ctx context.Context, tx *gorm.DB, r pageRange) ([]mod
 	if !d.pg {
 		sel = photoPacked.list
 	}
-	q := "SELECT " + sel + " FROM photos AS p" + join + " WHERE " + cond +
+	q := "SELECT " + sel + " FROM photos AS p " + join + " WHERE " + cond +
 		" ORDER BY p.created_at, p.id"
 	if d.pg {
 		q = rebindPG(q)
